@@ -1,0 +1,30 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Reinstall whenever pyproject.toml changes.
+STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+
+.PHONY: install lint test demo clean
+
+$(STAMP): pyproject.toml
+	@echo "==> creating $(VENV) and installing iotad with all extras (first time: a few minutes)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m iotad.schemas.export --check
+
+# The test suite starts (and stops) its own Kafka broker through iotad's code; see tests/conftest.py.
+test: lint
+	IOTAD_REQUIRE_KAFKA=1 $(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) build var .pytest_cache .ruff_cache .mypy_cache

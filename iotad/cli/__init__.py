@@ -1,0 +1,1 @@
+"""The ``iotad`` command line: one console script, one module per subcommand."""

@@ -1,0 +1,224 @@
+"""Typed, validated, frozen settings: the only module that reads the environment.
+
+Sources, lowest to highest priority: defaults < TOML config files < environment (``IOTAD_``
+prefix, ``__`` between nested names, e.g. ``IOTAD_KAFKA__BOOTSTRAP_SERVERS``) < CLI flags.
+
+Settings are loaded once, by the CLI command, with :func:`load_settings`, and passed down as
+arguments; nothing reads configuration at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from iotad.errors import ConfigError
+
+ENV_PREFIX = "IOTAD_"
+DEFAULT_CONFIG_FILE = Path("config/iotad.toml")
+
+_config_files: ContextVar[tuple[Path, ...]] = ContextVar("iotad_config_files", default=())
+
+
+def _default_cache_home() -> Path:
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "iotad"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KafkaSettings(_Section):
+    """How every client reaches Kafka."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    client_id: str = "iotad"
+    request_timeout_s: float = Field(default=30.0, gt=0)
+
+
+class BrokerSettings(_Section):
+    """The local single-node KRaft broker that ``iotad kafka up`` runs (no Docker needed)."""
+
+    kafka_version: str = "3.9.1"
+    scala_version: str = "2.13"
+    host: str = "127.0.0.1"
+    port: int = Field(default=9092, ge=1, le=65535)
+    controller_port: int = Field(default=9093, ge=1, le=65535)
+    home: Path = Field(default_factory=lambda: _default_cache_home() / "broker")
+    heap_mb: int = Field(default=1024, ge=256)
+    start_timeout_s: float = Field(default=90.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ports_differ(self) -> BrokerSettings:
+        if self.port == self.controller_port:
+            raise ValueError(
+                f"broker.port and broker.controller_port must differ, both are {self.port}"
+            )
+        return self
+
+
+class TopicSettings(_Section):
+    """Names and partitioning of the product's topics."""
+
+    flows: str = "iotad.flows"
+    alerts: str = "iotad.alerts"
+    dead_letters: str = "iotad.flows.dlq"
+    models: str = "iotad.models"
+    partitions: int = Field(default=4, ge=1)
+    per_category_alerts: bool = False
+
+    def alert_topic_for(self, category_slug: str) -> str:
+        """Name of the per-category alert topic, e.g. ``iotad.alerts.ddos``."""
+        return f"{self.alerts}.{category_slug}"
+
+
+class StreamSettings(_Section):
+    """The scoring worker."""
+
+    app_id: str = "iotad-worker"
+    batch_size: int = Field(default=1000, ge=1)
+    batch_within_s: float = Field(default=0.05, gt=0)
+    confidence_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    bundle: Path | None = None
+    state_dir: Path = Field(default_factory=lambda: _default_cache_home() / "stream")
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=1, le=65535)
+    max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    top_k: int = Field(default=3, ge=1)
+
+
+class ReplaySettings(_Section):
+    """Defaults of ``iotad replay``."""
+
+    gateway_id: str = "gw-replay"
+    devices_per_file: int = Field(default=16, ge=1)
+    batch_rows: int = Field(default=500, ge=1)
+    linger_ms: int = Field(default=5, ge=0)
+
+
+class OfflineSettings(_Section):
+    """The training pipeline."""
+
+    out_dir: Path = Path("var/offline")
+    protocol: Literal["holdout", "study"] = "holdout"
+    tasks: tuple[Literal[2, 8, 34], ...] = (2, 8, 34)
+    models: tuple[str, ...] = ("rf", "rf-compact", "lr", "ada", "perceptron", "dnn")
+    category_map: Literal["study", "cic"] = "study"
+    scheduler: str | None = None
+    models_dir: Path = Path("models")
+
+
+class Settings(BaseSettings):
+    """All iotad settings. Build with :func:`load_settings`, never at import time."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="forbid",
+    )
+
+    seed: int = 42
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    kafka: KafkaSettings = KafkaSettings()
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    topics: TopicSettings = TopicSettings()
+    stream: StreamSettings = Field(default_factory=StreamSettings)
+    replay: ReplaySettings = ReplaySettings()
+    offline: OfflineSettings = OfflineSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = _config_files.get()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        # Later TOML files win over earlier ones; pydantic-settings gives earlier sources priority.
+        sources.extend(TomlConfigSettingsSource(settings_cls, toml_file=f) for f in reversed(files))
+        return tuple(sources)
+
+
+def config_files_from_env(explicit: Sequence[Path] = ()) -> tuple[Path, ...]:
+    """The TOML files to read: explicit ones, else ``IOTAD_CONFIG``, else ``config/iotad.toml``."""
+    if explicit:
+        files = tuple(explicit)
+    elif os.environ.get("IOTAD_CONFIG"):
+        files = tuple(Path(p) for p in os.environ["IOTAD_CONFIG"].split(os.pathsep) if p)
+    elif DEFAULT_CONFIG_FILE.is_file():
+        files = (DEFAULT_CONFIG_FILE,)
+    else:
+        files = ()
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise ConfigError(f"config file not found: {', '.join(missing)}")
+    return files
+
+
+@contextmanager
+def _reading(files: tuple[Path, ...]) -> Iterator[None]:
+    token = _config_files.set(files)
+    try:
+        yield
+    finally:
+        _config_files.reset(token)
+
+
+def load_settings(
+    config_files: Sequence[Path] = (), overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Load settings from every source; ``overrides`` (CLI flags) win over everything.
+
+    ``overrides`` is nested like the settings, e.g. ``{"kafka": {"bootstrap_servers": "h:9092"}}``;
+    nested values are merged with the other sources, not replaced.
+
+    Raises
+    ------
+    ConfigError
+        naming each invalid field, what it expected and what it got.
+    """
+    files = config_files_from_env(config_files)
+    try:
+        with _reading(files):
+            return Settings(**dict(overrides or {}))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            f" (got {err.get('input')!r})"
+            for err in exc.errors()
+        )
+        raise ConfigError(
+            f"invalid settings: {problems}",
+            hint=f"check {ENV_PREFIX}* environment variables and config files "
+            f"{[str(f) for f in files]}",
+        ) from exc
+
+
+__all__ = [
+    "BrokerSettings",
+    "KafkaSettings",
+    "OfflineSettings",
+    "ReplaySettings",
+    "Settings",
+    "StreamSettings",
+    "TopicSettings",
+    "load_settings",
+]

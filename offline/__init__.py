@@ -1,0 +1,1 @@
+"""Offline side: the CICIoT2023 training pipeline and model bundle export."""

@@ -1,0 +1,256 @@
+"""Read, verify and write model bundles (layout: :mod:`iotad.schemas.manifest`).
+
+* :func:`load_bundle` reads a bundle and checks every file against the manifest's sha256.
+* :func:`open_session` builds an onnxruntime session and checks the bundle's canary rows
+  reproduce their recorded outputs through scaler, mask and model; only then may it serve.
+* :func:`write_bundle` writes a bundle atomically (a temporary directory renamed when complete).
+
+Every problem raises :class:`~iotad.errors.ModelLoadError` with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ValidationError
+
+from iotad.errors import ModelLoadError
+from iotad.schemas.manifest import (
+    MANIFEST_FILE,
+    BundleFiles,
+    BundleManifest,
+    CanaryFile,
+    FeatureMaskFile,
+    ScalerFile,
+)
+from iotad.schemas.outputs import class_scores
+from iotad.schemas.transform import FeatureTransform
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A bundle read from disk whose files match their checksums."""
+
+    path: Path
+    manifest: BundleManifest
+    transform: FeatureTransform
+    canary: CanaryFile
+    model_bytes: bytes
+
+    @property
+    def model_sha256(self) -> str:
+        """sha256 of ``model.onnx``: the identity alerts carry."""
+        return self.manifest.sha256[self.manifest.files.model]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(model: type[M], path: Path) -> M:
+    try:
+        return model.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise ModelLoadError(f"bundle file missing: {path}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(root)"
+        raise ModelLoadError(
+            f"{path.name} is invalid at {where}: {first['msg']} ({exc.error_count()} problem(s))"
+        ) from exc
+
+
+def load_bundle(path: Path) -> Bundle:
+    """Read the bundle at ``path`` and verify every file's sha256 and internal consistency.
+
+    Raises
+    ------
+    ModelLoadError
+        for a missing or malformed file, a checksum mismatch, or a scaler/mask that does not fit
+        the manifest's input layout.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise ModelLoadError(f"not a bundle directory: {path}")
+    manifest = _parse(BundleManifest, path / MANIFEST_FILE)
+    for name, expected in manifest.sha256.items():
+        file = path / name
+        if not file.is_file():
+            raise ModelLoadError(f"bundle {manifest.reference}: file {name} is missing")
+        actual = sha256_file(file)
+        if actual != expected:
+            raise ModelLoadError(
+                f"bundle {manifest.reference}: {name} has sha256 {actual[:12]}…, the manifest "
+                f"says {expected[:12]}… (file changed or corrupted)"
+            )
+    files = manifest.files
+    scaler = _parse(ScalerFile, path / files.scaler)
+    mask = _parse(FeatureMaskFile, path / files.feature_mask)
+    if scaler.features != manifest.input.raw_features:
+        raise ModelLoadError(
+            f"bundle {manifest.reference}: scaler features differ from the manifest's raw features"
+        )
+    transform = FeatureTransform.from_files(scaler, mask)
+    canary = _parse(CanaryFile, path / files.canary)
+    return Bundle(path, manifest, transform, canary, (path / files.model).read_bytes())
+
+
+class BundleSession:
+    """A verified bundle with its onnxruntime session: raw feature rows in, class scores out."""
+
+    def __init__(self, bundle: Bundle, session: Any) -> None:
+        self.bundle = bundle
+        self._session = session
+        self._input = bundle.manifest.input.onnx_input
+        self._output = bundle.manifest.output.scores
+        self._kind = bundle.manifest.output.kind
+        self._n_classes = len(bundle.manifest.classes)
+
+    def scores_for_model_input(self, model_input: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Class scores for rows already transformed (scaled and masked)."""
+        (output,) = self._session.run([self._output], {self._input: model_input})
+        return class_scores(output, self._kind, self._n_classes)
+
+    def scores(self, raw: NDArray[np.floating]) -> NDArray[np.float32]:
+        """Class scores for rows of raw features in the bundle's ``raw_features`` order."""
+        return self.scores_for_model_input(self.bundle.transform.apply(raw))
+
+
+def open_session(bundle: Bundle, *, intra_op_threads: int = 1) -> BundleSession:
+    """An onnxruntime session for ``bundle``, refused unless its canary rows reproduce.
+
+    Raises
+    ------
+    ModelLoadError
+        if ONNX cannot load the model, its input/output names differ from the manifest, or a
+        canary row's class or scores differ from the recorded ones.
+    """
+    import onnxruntime as ort
+
+    manifest = bundle.manifest
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads
+    options.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(
+            bundle.model_bytes, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises several unrelated types for a bad graph
+        raise ModelLoadError(
+            f"bundle {manifest.reference}: ONNX model does not load: {exc}"
+        ) from exc
+    inputs = [i.name for i in session.get_inputs()]
+    outputs = [o.name for o in session.get_outputs()]
+    if inputs != [manifest.input.onnx_input] or manifest.output.scores not in outputs:
+        raise ModelLoadError(
+            f"bundle {manifest.reference}: graph has inputs {inputs} and outputs {outputs}, "
+            f"manifest expects input {manifest.input.onnx_input!r}, "
+            f"output {manifest.output.scores!r}"
+        )
+    width = session.get_inputs()[0].shape[-1]
+    if isinstance(width, int) and width != len(bundle.transform.mask):
+        raise ModelLoadError(
+            f"bundle {manifest.reference}: graph takes {width} features, mask has "
+            f"{len(bundle.transform.mask)}"
+        )
+    scoring = BundleSession(bundle, session)
+    check_canary(scoring)
+    return scoring
+
+
+def check_canary(scoring: BundleSession) -> None:
+    """Raise :class:`ModelLoadError` unless the canary rows give their recorded outputs."""
+    bundle = scoring.bundle
+    canary = bundle.canary
+    raw = np.asarray(canary.rows, dtype=np.float32)
+    scores = scoring.scores(raw)
+    classes = np.asarray(bundle.manifest.classes)[scores.argmax(axis=1)]
+    expected = np.asarray(canary.expected_scores, dtype=np.float32)
+    wrong = [
+        i
+        for i, (got, want) in enumerate(zip(classes, canary.expected_classes, strict=True))
+        if got != want
+    ]
+    drift = float(np.abs(scores - expected).max()) if expected.shape == scores.shape else np.inf
+    if wrong or drift > canary.atol:
+        raise ModelLoadError(
+            f"bundle {bundle.manifest.reference}: canary check failed "
+            f"({len(wrong)} of {len(raw)} rows changed class, max score drift {drift:.3g} "
+            f"> atol {canary.atol:g})"
+        )
+
+
+def _dump(model: BaseModel) -> bytes:
+    return model.model_dump_json(indent=2).encode()
+
+
+def write_bundle(
+    dest: Path,
+    *,
+    manifest_fields: Mapping[str, Any],
+    onnx_model: bytes,
+    scaler: ScalerFile,
+    feature_mask: FeatureMaskFile,
+    canary: CanaryFile,
+    metrics: Mapping[str, Any],
+) -> BundleManifest:
+    """Write a complete bundle to ``dest`` atomically and return its manifest.
+
+    ``manifest_fields`` are every :class:`BundleManifest` field except ``files`` and ``sha256``,
+    which are filled in here. ``dest`` must not exist yet.
+    """
+    dest = Path(dest)
+    if dest.exists():
+        raise ModelLoadError(f"refusing to overwrite existing bundle {dest}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    files = BundleFiles()
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        contents = {
+            files.model: onnx_model,
+            files.scaler: _dump(scaler),
+            files.feature_mask: _dump(feature_mask),
+            files.canary: _dump(canary),
+            files.metrics: json.dumps(metrics, indent=2, sort_keys=True, default=float).encode(),
+        }
+        for name, data in contents.items():
+            (staging / name).write_bytes(data)
+        sha = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
+        try:
+            manifest = BundleManifest(**{**manifest_fields, "files": files, "sha256": sha})
+        except ValidationError as exc:
+            raise ModelLoadError(f"invalid bundle manifest: {exc}") from exc
+        (staging / MANIFEST_FILE).write_bytes(_dump(manifest))
+        staging.replace(dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest
+
+
+__all__ = [
+    "Bundle",
+    "BundleSession",
+    "check_canary",
+    "load_bundle",
+    "open_session",
+    "sha256_file",
+    "write_bundle",
+]

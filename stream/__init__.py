@@ -1,0 +1,1 @@
+"""Stream side: the Kafka scoring worker, CSV replay and the alert subscriber."""
