@@ -21,7 +21,15 @@ from iotad.console import Console
 from iotad.errors import ExitCode, IotadError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "iotad.cli.demo_cmd",
+    "iotad.cli.kafka_cmd",
+    "iotad.cli.replay_cmd",
+    "iotad.cli.alerts_cmd",
+    "iotad.cli.stream_cmd",
+    "iotad.cli.models_cmd",
+    "iotad.cli.offline_cmd",
+)
 
 
 def build_app() -> typer.Typer:

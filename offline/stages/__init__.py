@@ -1,0 +1,1 @@
+"""Offline pipeline stages: pure functions over typed inputs (see offline/types.py)."""
