@@ -60,6 +60,21 @@ class BrokerSettings(_Section):
     home: Path = Field(default_factory=lambda: _default_cache_home() / "broker")
     heap_mb: int = Field(default=1024, ge=256)
     start_timeout_s: float = Field(default=90.0, gt=0)
+    stop_timeout_s: float = Field(default=20.0, gt=0)
+    # Where a broker keeps its KRaft log, config, log file and pid state (default: <home>/data).
+    data_dir: Path | None = None
+    # Maven's local repository for the jar download (default: Maven's own, ~/.m2/repository).
+    maven_repo: Path | None = None
+
+    @property
+    def libs_dir(self) -> Path:
+        """The broker's jars: ``<home>/<kafka_version>/libs``."""
+        return self.home / self.kafka_version / "libs"
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        """``data_dir``, or ``<home>/data`` when not set."""
+        return self.data_dir if self.data_dir is not None else self.home / "data"
 
     @model_validator(mode="after")
     def _ports_differ(self) -> BrokerSettings:

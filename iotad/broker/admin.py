@@ -1,0 +1,121 @@
+"""Kafka admin connections (kafka-python) and the "does the broker answer?" probe."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError
+
+from iotad.errors import BrokerError
+
+logger = logging.getLogger(__name__)
+
+
+class _AdminClient(KafkaAdminClient):  # type: ignore[misc]
+    """A :class:`KafkaAdminClient` that releases its I/O thread when bootstrapping fails."""
+
+    def __init__(self, **configs: Any) -> None:
+        try:
+            super().__init__(**configs)
+        except KafkaError:
+            for name in ("_client", "_net", "_metrics"):
+                part = getattr(self, name, None)
+                if part is not None:
+                    (part.stop if name == "_net" else part.close)()
+            raise
+
+
+@contextmanager
+def admin_client(
+    bootstrap_servers: str, *, timeout_s: float = 10.0, client_id: str = "iotad-admin"
+) -> Iterator[KafkaAdminClient]:
+    """An admin client connected to ``bootstrap_servers``, closed on exit.
+
+    Raises
+    ------
+    BrokerError
+        when no broker answers within ``timeout_s``.
+    """
+    timeout_ms = max(1, int(timeout_s * 1000))
+    if not any(port_accepts(host, port) for host, port in parse_bootstrap(bootstrap_servers)):
+        raise BrokerError(
+            f"no Kafka broker listens at {bootstrap_servers}",
+            hint="start one with `iotad kafka up`, or set IOTAD_KAFKA__BOOTSTRAP_SERVERS",
+        )
+    try:
+        client = _AdminClient(
+            bootstrap_servers=bootstrap_servers,
+            client_id=client_id,
+            bootstrap_timeout_ms=timeout_ms,
+            request_timeout_ms=max(timeout_ms, 5000),
+        )
+    except KafkaError as exc:
+        raise BrokerError(
+            f"no Kafka broker answers at {bootstrap_servers}: {exc}",
+            hint="start one with `iotad kafka up`, or set IOTAD_KAFKA__BOOTSTRAP_SERVERS",
+        ) from exc
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def parse_bootstrap(bootstrap_servers: str) -> list[tuple[str, int]]:
+    """``"h1:9092,h2:9093"`` → ``[("h1", 9092), ("h2", 9093)]`` (port 9092 when omitted).
+
+    Raises
+    ------
+    BrokerError
+        for an entry whose port is not a number.
+    """
+    servers = []
+    for entry in bootstrap_servers.split(","):
+        host, _, port = entry.strip().rpartition(":")
+        if not host:
+            host, port = port, "9092"
+        if not port.isdigit():
+            raise BrokerError(f"bad bootstrap server {entry.strip()!r}: expected host:port")
+        servers.append((host.strip("[]"), int(port)))
+    return servers
+
+
+def port_accepts(host: str, port: int, timeout_s: float = 0.5) -> bool:
+    """True when something accepts TCP connections on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def broker_answers(host: str, port: int, timeout_s: float = 2.0) -> bool:
+    """True when a Kafka broker on ``host:port`` answers a metadata request."""
+    if not port_accepts(host, port):
+        return False
+    try:
+        with admin_client(f"{host}:{port}", timeout_s=timeout_s) as client:
+            client.describe_cluster()
+    except (BrokerError, KafkaError) as exc:
+        logger.debug("broker on %s:%s does not answer yet: %s", host, port, exc)
+        return False
+    return True
+
+
+def quiet_client_logs() -> None:
+    """Keep kafka-python's connection chatter out of INFO logs (still shown at DEBUG)."""
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("kafka").setLevel(logging.WARNING)
+
+
+__all__ = [
+    "admin_client",
+    "broker_answers",
+    "parse_bootstrap",
+    "port_accepts",
+    "quiet_client_logs",
+]
