@@ -1,0 +1,1 @@
+"""Figures the offline pipeline writes (PNG, matplotlib's Agg backend, nothing shown)."""
