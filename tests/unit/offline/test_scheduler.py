@@ -39,7 +39,8 @@ def test_map_keeps_order_and_reports_progress(local: LocalScheduler) -> None:
 def test_dask_collections_use_the_chosen_scheduler() -> None:
     import dask
 
-    with DaskExecutor(local="threads", workers=1) as executor:
-        assert dask.config.get("scheduler") == "threads"
-        assert "threads" in executor.description
-    assert dask.config.get("scheduler", None) != "threads"
+    before = dask.config.get("scheduler", None)
+    with DaskExecutor(local="processes", workers=1) as executor:
+        assert dask.config.get("scheduler") == "processes"
+        assert "processes" in executor.description
+    assert dask.config.get("scheduler", None) == before
