@@ -120,7 +120,8 @@ class ReplaySettings(_Section):
 
     gateway_id: str = "gw-replay"
     devices_per_file: int = Field(default=16, ge=1)
-    batch_rows: int = Field(default=500, ge=1)
+    # Flows per iotad.flow_batch.v1 envelope; 0 or 1 sends one iotad.flow.v1 message per flow.
+    batch: int = Field(default=0, ge=0, le=100_000)
     linger_ms: int = Field(default=5, ge=0)
 
 

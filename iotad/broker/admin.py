@@ -42,11 +42,7 @@ def admin_client(
         when no broker answers within ``timeout_s``.
     """
     timeout_ms = max(1, int(timeout_s * 1000))
-    if not any(port_accepts(host, port) for host, port in parse_bootstrap(bootstrap_servers)):
-        raise BrokerError(
-            f"no Kafka broker listens at {bootstrap_servers}",
-            hint="start one with `iotad kafka up`, or set IOTAD_KAFKA__BOOTSTRAP_SERVERS",
-        )
+    require_listener(bootstrap_servers)
     try:
         client = _AdminClient(
             bootstrap_servers=bootstrap_servers,
@@ -63,6 +59,15 @@ def admin_client(
         yield client
     finally:
         client.close()
+
+
+def require_listener(bootstrap_servers: str) -> None:
+    """Fail fast, with a hint, when nothing listens on any of ``bootstrap_servers``."""
+    if not any(port_accepts(host, port) for host, port in parse_bootstrap(bootstrap_servers)):
+        raise BrokerError(
+            f"no Kafka broker listens at {bootstrap_servers}",
+            hint="start one with `iotad kafka up`, or set IOTAD_KAFKA__BOOTSTRAP_SERVERS",
+        )
 
 
 def parse_bootstrap(bootstrap_servers: str) -> list[tuple[str, int]]:
@@ -118,4 +123,5 @@ __all__ = [
     "parse_bootstrap",
     "port_accepts",
     "quiet_client_logs",
+    "require_listener",
 ]

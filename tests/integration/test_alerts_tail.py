@@ -1,0 +1,120 @@
+"""`iotad alerts tail` prints the alerts that were produced, and reports invalid messages."""
+
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+
+import orjson
+import pytest
+from rich.console import Console as RichConsole
+from support.kafka import IsolatedSettings, produce
+
+from iotad.cli.main import main
+from iotad.console import Console
+from iotad.errors import ExitCode
+from iotad.schemas.messages import Alert, ClassProbability, ModelRef, Severity, SourceRef
+from iotad.settings import Settings
+from iotad.stream.alerts_tail import AlertRecord, TailOptions, tail_alerts
+
+pytestmark = pytest.mark.kafka
+
+
+def make_alert(i: int, category: str, label: str, severity: Severity) -> Alert:
+    return Alert(
+        alert_id=uuid.uuid4().hex,
+        detected_at_ms=1_795_718_400_000 + i,
+        event_time_ms=1_795_718_399_000 + i,
+        gateway_id="gw-ward-3",
+        device_id=f"pump-{i:02d}",
+        flow_id=f"XSS:{i}",
+        category=category,
+        label=label,
+        confidence=0.9,
+        top_k=[ClassProbability(label=label, probability=0.9)],
+        severity=severity,
+        model=ModelRef(name="rf", version="7", sha256="a" * 64),
+        source=SourceRef(topic="iotad.flows", partition=0, offset=i),
+    )
+
+
+ALERTS = [
+    make_alert(0, "DDoS", "DDoS-UDP_Fragmentation", Severity.CRITICAL),
+    make_alert(1, "Web", "XSS", Severity.HIGH),
+    make_alert(2, "DDoS", "DDoS-ACK_Fragmentation", Severity.MEDIUM),
+]
+
+
+def _produce_alerts(settings: Settings) -> None:
+    messages = [(a.category.encode(), a.model_dump_json().encode()) for a in ALERTS[:2]]
+    messages.append((b"DDoS", b'{"schema": "iotad.alert.v1", "confidence": 3}'))
+    messages.append((b"DDoS", ALERTS[2].model_dump_json().encode()))
+    produce(settings.kafka.bootstrap_servers, settings.topics.alerts, messages)
+
+
+def _cli(settings: Settings, *args: str) -> tuple[ExitCode, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    console = Console(
+        out=RichConsole(file=out, soft_wrap=True), err=RichConsole(file=err, soft_wrap=True)
+    )
+    common = ["--bootstrap", settings.kafka.bootstrap_servers, "--topic", settings.topics.alerts]
+    code = main(["alerts", "tail", *common, *args], console=console)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_tail_json_prints_every_valid_alert_and_reports_the_invalid_one(
+    isolated_settings: IsolatedSettings,
+) -> None:
+    settings = isolated_settings(partitions=1)
+    _produce_alerts(settings)
+    code, out, err = _cli(settings, "--from-beginning", "--json", "--max", "3", "--timeout", "30")
+    assert code == ExitCode.OK, err
+    shown = [Alert.model_validate_json(line) for line in out.splitlines()]
+    assert shown == ALERTS
+    assert orjson.loads(out.splitlines()[0])["schema"] == "iotad.alert.v1"
+    assert "invalid alert at" in err and "alert_id: Field required" in err
+    assert "3 alerts shown, 1 invalid" in err
+
+
+def test_tail_filters_by_category_and_prints_compact_lines(
+    isolated_settings: IsolatedSettings,
+) -> None:
+    settings = isolated_settings(partitions=1)
+    _produce_alerts(settings)
+    code, out, err = _cli(settings, "--from-beginning", "--category", "ddos", "--timeout", "3")
+    assert code == ExitCode.OK, err
+    lines = out.splitlines()
+    assert len(lines) == 2
+    assert "CRITICAL" in lines[0] and "DDoS-UDP_Fragmentation" in lines[0]
+    assert "gw-ward-3/pump-00" in lines[0] and "rf@7" in lines[0] and "0.90" in lines[0]
+    assert "MEDIUM" in lines[1] and "XSS" not in out
+    assert "1 of other categories" in err
+
+
+def test_tail_follows_new_alerts_and_stops_on_request(isolated_settings: IsolatedSettings) -> None:
+    settings = isolated_settings(partitions=2)
+    seen: list[tuple[Alert, AlertRecord]] = []
+    ready, stop = threading.Event(), threading.Event()
+
+    def collect(alert: Alert, where: AlertRecord) -> None:
+        seen.append((alert, where))
+        if len(seen) == len(ALERTS):
+            stop.set()
+
+    options = TailOptions(topics=(settings.topics.alerts,), idle_timeout_s=60)
+    follower = threading.Thread(
+        target=tail_alerts,
+        args=(settings, options, collect, lambda reason, where: None),
+        kwargs={"stop": stop, "on_ready": ready.set},
+    )
+    follower.start()
+    try:
+        assert ready.wait(30)
+        _produce_alerts(settings)
+        follower.join(60)
+    finally:
+        stop.set()
+        follower.join(10)
+    assert sorted(a.alert_id for a, _ in seen) == sorted(a.alert_id for a in ALERTS)
+    assert {where.topic for _, where in seen} == {settings.topics.alerts}
