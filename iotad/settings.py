@@ -135,6 +135,16 @@ class OfflineSettings(_Section):
     category_map: Literal["study", "cic"] = "study"
     scheduler: str | None = None
     models_dir: Path = Path("models")
+    # The layout to train on when the data holds several (default: the one with the most rows).
+    layout: Literal["cic39", "cic46"] | None = None
+    # Without --scheduler: run Dask work on local threads, a process pool, or a local cluster.
+    local_scheduler: Literal["threads", "processes", "distributed"] = "threads"
+    # Balance targets are the study's (8,450 / 33,800 / 84,500 per class) times this factor.
+    target_scale: float = Field(default=1.0, gt=0, le=1)
+    # SMOTE raises a class to at most this many times its own rows.
+    max_oversample: float = Field(default=100.0, ge=1)
+    # Holdout: the share of every capture run (or of a label's files) that is held out.
+    test_fraction: float = Field(default=0.2, gt=0, lt=1)
 
 
 class Settings(BaseSettings):

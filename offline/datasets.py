@@ -23,7 +23,6 @@ from numpy.typing import NDArray
 
 from iotad.offline.config import StudySplitConfig
 from iotad.offline.stages.balance import BalancedSet
-from iotad.offline.stages.reduce import Reduction
 from iotad.offline.stages.scale import Standardisation
 from iotad.offline.types import TaskDataset
 from iotad.schemas.features import LAYOUT_FEATURES, FeatureLayout
@@ -65,12 +64,12 @@ def compose_transform(
 
 
 def _model_space(
-    layout: FeatureLayout, balanced: BalancedSet, reduction: Reduction, first: Standardisation
+    layout: FeatureLayout, balanced: BalancedSet, kept: Sequence[str], first: Standardisation
 ) -> tuple[NDArray[np.float32], FeatureTransform]:
-    """The balanced rows restandardised over the reduced features, and the composed transform."""
-    index = [balanced.features.index(f) for f in reduction.kept]
+    """The balanced rows restandardised over the kept features, and the composed transform."""
+    index = [balanced.features.index(f) for f in kept]
     reduced = np.asarray(balanced.x[:, index], dtype=np.float64)
-    second = Standardisation.fit_array(reduced, reduction.kept)
+    second = Standardisation.fit_array(reduced, kept)
     return second.apply(reduced).astype(np.float32), compose_transform(layout, first, second)
 
 
@@ -85,7 +84,7 @@ def holdout_dataset(
     layout: FeatureLayout,
     category_map: CategoryMapName,
     balanced: BalancedSet,
-    reduction: Reduction,
+    kept: Sequence[str],
     first: Standardisation,
     raw_test: NDArray[np.float32],
     test_labels: NDArray[np.str_],
@@ -93,10 +92,12 @@ def holdout_dataset(
 ) -> TaskDataset:
     """The honest dataset: train on the balanced training part, test on held-out raw rows.
 
+    ``kept`` are the features ``reduce`` kept, in model order.
+
     Test rows of a class the model does not cover (left out of balancing) are dropped, with a
     note saying how many.
     """
-    x_train, transform = _model_space(layout, balanced, reduction, first)
+    x_train, transform = _model_space(layout, balanced, kept, first)
     classes = _classes(task, np.unique(balanced.y).tolist())
     y_test = np.asarray([target_of(str(label), task, category_map) for label in test_labels])
     covered = np.isin(y_test, classes)
@@ -114,7 +115,7 @@ def holdout_dataset(
         layout=layout,
         category_map=category_map,
         classes=classes,
-        feature_names=reduction.kept,
+        feature_names=tuple(kept),
         x_train=x_train,
         y_train=np.asarray(balanced.y).astype(str),
         x_test=transform.apply(test),
@@ -135,7 +136,7 @@ def study_dataset(
     layout: FeatureLayout,
     category_map: CategoryMapName,
     balanced: BalancedSet,
-    reduction: Reduction,
+    kept: Sequence[str],
     first: Standardisation,
     cfg: StudySplitConfig,
     provenance: Provenance,
@@ -144,7 +145,7 @@ def study_dataset(
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import LabelEncoder
 
-    x, transform = _model_space(layout, balanced, reduction, first)
+    x, transform = _model_space(layout, balanced, kept, first)
     encoder = LabelEncoder().fit(balanced.y)
     y = encoder.transform(balanced.y)
     x_train, x_test, y_train, y_test = train_test_split(
@@ -157,7 +158,7 @@ def study_dataset(
         layout=layout,
         category_map=category_map,
         classes=_classes(task, encoder.classes_.tolist()),
-        feature_names=reduction.kept,
+        feature_names=tuple(kept),
         x_train=np.asarray(x_train, dtype=np.float32),
         y_train=np.asarray(encoder.inverse_transform(y_train)).astype(str),
         x_test=np.asarray(x_test, dtype=np.float32),

@@ -19,7 +19,7 @@ import gzip
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -472,7 +472,9 @@ def ingest(
     return result
 
 
-def choose_layout(report: IngestReport, requested: FeatureLayout | None) -> FeatureLayout:
+def choose_layout(
+    rows: Mapping[FeatureLayout, int], requested: FeatureLayout | None
+) -> FeatureLayout:
     """The layout to train on: ``requested``, else the one with the most rows.
 
     Raises
@@ -480,7 +482,6 @@ def choose_layout(report: IngestReport, requested: FeatureLayout | None) -> Feat
     DataError
         if the requested layout has no rows.
     """
-    rows = report.rows_by_layout()
     if requested is not None:
         if not rows.get(requested):
             raise DataError(

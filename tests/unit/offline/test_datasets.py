@@ -63,7 +63,7 @@ def test_holdout_dataset_maps_raw_test_rows_to_x_test() -> None:
     raw_test = np.concatenate([raw[300:], raw[:3]])
     ds = holdout_dataset(
         task=Task.CATEGORY, layout=FeatureLayout.CIC39, category_map="study", balanced=balanced,
-        reduction=reduction, first=first, raw_test=raw_test, test_labels=test_labels,
+        kept=reduction.kept, first=first, raw_test=raw_test, test_labels=test_labels,
         provenance=PROVENANCE,
     )  # fmt: skip
     assert ds.classes == ("Recon", "Web", "Benign")
@@ -81,7 +81,7 @@ def test_study_dataset_splits_like_the_study() -> None:
     reduction = reduce_features(balanced.x, KEPT, ReduceConfig())
     ds = study_dataset(
         task=Task.LABEL, layout=FeatureLayout.CIC39, category_map="study", balanced=balanced,
-        reduction=reduction, first=_first(raw[:300]), cfg=StudySplitConfig(),
+        kept=reduction.kept, first=_first(raw[:300]), cfg=StudySplitConfig(),
         provenance=PROVENANCE,
     )  # fmt: skip
     assert len(ds.x_test) == 60 and len(ds.x_train) == 240
@@ -98,7 +98,7 @@ def test_building_does_not_change_the_balanced_set() -> None:
     reduction = reduce_features(balanced.x, KEPT, ReduceConfig())
     holdout_dataset(
         task=Task.BINARY, layout=FeatureLayout.CIC39, category_map="study", balanced=balanced,
-        reduction=reduction, first=_first(raw[:300]), raw_test=raw[300:],
+        kept=reduction.kept, first=_first(raw[:300]), raw_test=raw[300:],
         test_labels=labels[300:], provenance=PROVENANCE,
     )  # fmt: skip
     np.testing.assert_array_equal(balanced.x, before)

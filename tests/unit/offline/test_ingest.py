@@ -46,7 +46,7 @@ def test_reads_all_three_layouts(tree: Path, tmp_path: Path) -> None:
     rows = report.rows_by_layout()
     assert rows[FeatureLayout.CIC46] == 100
     assert rows[FeatureLayout.CIC39] == 5 * 200 + 300
-    assert choose_layout(report, None) is FeatureLayout.CIC39
+    assert choose_layout(report.rows_by_layout(), None) is FeatureLayout.CIC39
     frame39 = read_frame(parquet_parts(tmp_path / "cic39"))
     assert list(frame39.columns[: len(FEATURES_39)]) == list(FEATURES_39)
     assert all(frame39[f].dtype == np.float32 for f in FEATURES_39)
@@ -149,4 +149,4 @@ def test_unlabelled_file_outside_a_class_folder_is_reported(tmp_path: Path) -> N
 def test_requested_layout_without_rows_is_refused(tree: Path, tmp_path: Path) -> None:
     report = _run([tree / "per_class" / "XSS"], tmp_path)
     with pytest.raises(DataError, match="cic46 has no rows"):
-        choose_layout(report, FeatureLayout.CIC46)
+        choose_layout(report.rows_by_layout(), FeatureLayout.CIC46)

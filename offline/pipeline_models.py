@@ -1,0 +1,282 @@
+"""The runner's model half: train → evaluate → export per task and model, then the results.
+
+Artifacts (under ``--out/<protocol>/``)::
+
+    train/task<N>/<model>/       the fitted model (model store format) + _manifest.json
+    evaluate/task<N>/<model>/    evaluation.json, classification_report.txt, confusion.png
+    export/task<N>/<model>/      _manifest.json naming the bundle written
+    bundles/task<N>/<model>/<version>/   the bundle (or under --export-to)
+    results/                     results.md, results.csv, run.json
+
+A model whose export fails its parity check is reported and the run goes on with the others;
+the run then ends with an error naming every failure.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+
+from iotad.errors import ArtifactError, ModelLoadError
+from iotad.offline.artifacts import config_hash
+from iotad.offline.pipeline import RunContext, Stage, StageOutcome
+from iotad.offline.pipeline_data import PreparedData, TaskData
+from iotad.offline.types import ModelEvaluation, ModelKind, TaskDataset, TrainedModel
+from iotad.schemas.labels import Task
+
+logger = logging.getLogger(__name__)
+
+EVALUATION_FILE = "evaluation.json"
+RUN_FILE = "run.json"
+
+
+def bundle_root(context: RunContext, paths_base: Path) -> Path:
+    """Where bundles go: ``--export-to``, else ``<out>/<protocol>/bundles``."""
+    return context.request.export_to or paths_base / "bundles"
+
+
+def bundle_version(protocol: str, train_sha: str) -> str:
+    """A bundle version that names the protocol and the exact trained model."""
+    return f"{protocol}-{train_sha[:12]}"
+
+
+def train_evaluate_export(
+    context: RunContext, data: PreparedData, tasks: Sequence[TaskData]
+) -> list[str]:
+    """Train, evaluate and export every requested model of every task; return export failures."""
+    failures: list[str] = []
+    for task_data in tasks:
+        dataset = task_data.dataset
+        if dataset is None:
+            continue
+        total = context.progress.add_task(
+            f"models, task {int(task_data.task)}", total=len(context.request.models)
+        )
+        for kind in context.request.models:
+            train_sha = _train(context, data, task_data, dataset, kind)
+            if context.runner.wants(Stage.EVALUATE):
+                model = _load_model(data.paths.model(Stage.TRAIN, task_data.task, kind.value))
+                evaluation, evaluate_sha = _evaluate(context, data, dataset, model, train_sha)
+                if context.runner.wants(Stage.EXPORT):
+                    try:
+                        _export(context, data, dataset, model, evaluation, train_sha, evaluate_sha)
+                    except ModelLoadError as exc:
+                        context.console.error(exc.message)
+                        failures.append(f"task {int(task_data.task)} {kind.value}: {exc.message}")
+            context.progress.advance(total)
+    return failures
+
+
+def _model_side(module: str) -> Any:
+    """A module of the model side (trainers, evaluation, export, model store, report)."""
+    try:
+        return importlib.import_module(f"iotad.offline.{module}")
+    except ModuleNotFoundError as exc:
+        raise ArtifactError(
+            f"the model stages are not available ({exc.name} is missing)",
+            hint="run with --to reduce to stop after the data stages",
+        ) from exc
+
+
+def _load_model(directory: Path) -> TrainedModel:
+    model: TrainedModel = _model_side("model_store").load_trained(directory)
+    return model
+
+
+def _train(
+    context: RunContext, data: PreparedData, task_data: TaskData, dataset: TaskDataset,
+    kind: ModelKind,
+) -> str:  # fmt: skip
+    request = context.request
+    task = task_data.task
+
+    def build(temp: Path) -> StageOutcome:
+        started = time.perf_counter()
+        model = fit_model(context, dataset, kind)
+        _model_side("model_store").save_trained(model, temp)
+        seconds = time.perf_counter() - started
+        report = {"fit_seconds": model.fit_seconds, "params": _jsonable(dict(model.params))}
+        rows = {"train": len(dataset.y_train), "test": len(dataset.y_test)}
+        return StageOutcome(rows, {}, report, request.seed, {"fit": seconds})
+
+    model_config = request.keras if kind is ModelKind.DNN else request.sklearn
+    config = config_hash(
+        {
+            "model": model_config.model_dump(),
+            "kind": kind.value,
+            "study_split": context.cfg.study_split.model_dump(),
+            "seed": request.seed,
+        }
+    )
+    key = f"{request.protocol}/task{int(task)}/{kind.value}"
+    directory = data.paths.model(Stage.TRAIN, task, kind.value)
+    inputs = {"reduce": task_data.shas["reduce"]}
+    return context.runner.run(Stage.TRAIN, key, directory, config, inputs, build)
+
+
+def fit_model(context: RunContext, dataset: TaskDataset, kind: ModelKind) -> TrainedModel:
+    """Train one model with the model side's trainers."""
+    if kind is ModelKind.DNN:
+        dnn: TrainedModel = _model_side("stages.train_keras").train_keras(
+            dataset, context.request.keras
+        )
+        return dnn
+    trainer = _model_side("stages.train_sklearn").train_sklearn
+    (model,) = trainer(dataset, [kind], context.request.sklearn, context.progress)
+    return cast(TrainedModel, model)
+
+
+def _evaluate(
+    context: RunContext, data: PreparedData, dataset: TaskDataset, model: TrainedModel,
+    train_sha: str,
+) -> tuple[ModelEvaluation, str]:  # fmt: skip
+    def build(temp: Path) -> StageOutcome:
+        evaluation: ModelEvaluation = _model_side("stages.evaluate").evaluate(dataset, model)
+        (temp / EVALUATION_FILE).write_text(json.dumps(evaluation_to_json(evaluation), indent=2))
+        (temp / "classification_report.txt").write_text(evaluation.report_text)
+        _model_side("plots.confusion").plot_confusion(evaluation, temp / "confusion.png")
+        report = {"accuracy": evaluation.accuracy, "macro_f1": evaluation.macro_f1}
+        return StageOutcome({"test": evaluation.test_rows}, {}, report)
+
+    key = f"{context.request.protocol}/task{int(dataset.task)}/{model.kind.value}"
+    directory = data.paths.model(Stage.EVALUATE, dataset.task, model.kind.value)
+    sha = context.runner.run(
+        Stage.EVALUATE, key, directory, config_hash({}), {"train": train_sha}, build
+    )
+    return load_evaluation(directory), sha
+
+
+def _export(
+    context: RunContext, data: PreparedData, dataset: TaskDataset, model: TrainedModel,
+    evaluation: ModelEvaluation, train_sha: str, evaluate_sha: str,
+) -> None:  # fmt: skip
+    from iotad.schemas.bundle import load_bundle
+
+    request = context.request
+    version = bundle_version(request.protocol, train_sha)
+    dest = bundle_root(context, data.paths.base) / f"task{int(dataset.task)}" / model.kind.value
+    dest = dest / version
+
+    def build(temp: Path) -> StageOutcome:
+        if dest.exists():
+            load_bundle(dest)  # the same version is already there: it must still verify
+        else:
+            export = _model_side("stages.export_onnx").export_bundle
+            export(dataset, model, evaluation, dest, request.export)
+        manifest = load_bundle(dest).manifest
+        report = {
+            "bundle": str(dest),
+            "reference": manifest.reference,
+            "parity": manifest.parity.model_dump(),
+            "model_bytes": (dest / manifest.files.model).stat().st_size,
+        }
+        (temp / "bundle.txt").write_text(f"{dest}\n")
+        return StageOutcome({"parity_rows": manifest.parity.rows}, {}, report)
+
+    key = f"{request.protocol}/task{int(dataset.task)}/{model.kind.value}"
+    directory = data.paths.model(Stage.EXPORT, dataset.task, model.kind.value)
+    config = config_hash({"export": request.export.model_dump(), "dest": str(dest)})
+    inputs = {"train": train_sha, "evaluate": evaluate_sha}
+    context.runner.run(Stage.EXPORT, key, directory, config, inputs, build)
+
+
+def evaluation_to_json(evaluation: ModelEvaluation) -> dict[str, Any]:
+    """A :class:`ModelEvaluation` as plain JSON."""
+    return {
+        "kind": evaluation.kind.value,
+        "task": int(evaluation.task),
+        "protocol": evaluation.protocol,
+        "accuracy": evaluation.accuracy,
+        "macro_f1": evaluation.macro_f1,
+        "per_class": {k: dict(v) for k, v in evaluation.per_class.items()},
+        "confusion": np.asarray(evaluation.confusion).tolist(),
+        "classes": list(evaluation.classes),
+        "test_rows": evaluation.test_rows,
+        "fit_seconds": evaluation.fit_seconds,
+        "predict_seconds": evaluation.predict_seconds,
+        "report_text": evaluation.report_text,
+    }
+
+
+def evaluation_from_json(value: dict[str, Any]) -> ModelEvaluation:
+    """The inverse of :func:`evaluation_to_json`."""
+    return ModelEvaluation(
+        kind=ModelKind(value["kind"]),
+        task=Task(value["task"]),
+        protocol=value["protocol"],
+        accuracy=float(value["accuracy"]),
+        macro_f1=float(value["macro_f1"]),
+        per_class=value["per_class"],
+        confusion=np.asarray(value["confusion"], dtype=np.int64),
+        classes=tuple(value["classes"]),
+        test_rows=int(value["test_rows"]),
+        fit_seconds=float(value["fit_seconds"]),
+        predict_seconds=float(value["predict_seconds"]),
+        report_text=value["report_text"],
+    )
+
+
+def load_evaluation(directory: Path) -> ModelEvaluation:
+    """Read an evaluate artifact back."""
+    return evaluation_from_json(json.loads((directory / EVALUATION_FILE).read_text()))
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def collect_evaluations(context: RunContext, data: PreparedData) -> list[ModelEvaluation]:
+    """Every finished evaluation of the requested tasks and models, in request order."""
+    found = []
+    for task in context.request.tasks:
+        for kind in context.request.models:
+            directory = data.paths.model(Stage.EVALUATE, task, kind.value)
+            if (directory / EVALUATION_FILE).is_file():
+                found.append(load_evaluation(directory))
+    return found
+
+
+def write_results(
+    context: RunContext, data: PreparedData, tasks: Sequence[TaskData]
+) -> Path | None:
+    """Write the protocol's results table (Markdown + CSV) and ``run.json``; return the folder."""
+    from iotad.offline.summary import run_record
+
+    evaluations = collect_evaluations(context, data)
+    results = data.paths.results
+    staging = results.with_name(".results.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    if evaluations:
+        table = _model_side("report").results_table(evaluations)
+        (staging / "results.md").write_text(table.markdown)
+        (staging / "results.csv").write_text(table.csv)
+    record = run_record(context, data, tasks, evaluations)
+    (staging / RUN_FILE).write_text(json.dumps(record, indent=2, sort_keys=True))
+    shutil.rmtree(results, ignore_errors=True)
+    staging.replace(results)
+    context.console.status(f"results written to {results}")
+    return results
+
+
+__all__ = [
+    "EVALUATION_FILE",
+    "RUN_FILE",
+    "bundle_root",
+    "bundle_version",
+    "collect_evaluations",
+    "evaluation_from_json",
+    "evaluation_to_json",
+    "fit_model",
+    "load_evaluation",
+    "train_evaluate_export",
+    "write_results",
+]
