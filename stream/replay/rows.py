@@ -10,6 +10,8 @@ names one of the 34 labels (``unknown_label``).
 from __future__ import annotations
 
 import math
+import operator
+from collections.abc import Callable, Sequence
 
 from iotad.errors import SchemaError
 from iotad.schemas.features import LAYOUT_FEATURES
@@ -27,6 +29,9 @@ class RowParser:
         self.names: tuple[str, ...] = LAYOUT_FEATURES[capture.layout]
         position = {name: i for i, name in enumerate(capture.header)}
         self._columns = [position[name] for name in self.names]
+        self._pick: Callable[[list[str]], Sequence[str]] = (
+            _whole if self._columns == list(range(len(capture.header))) else _picker(self._columns)
+        )
         self._width = len(capture.header)
         self._label_column = capture.label_column
         self._fixed_label = capture.path_label
@@ -41,7 +46,17 @@ class RowParser:
                 RejectReason.WRONG_COLUMN_COUNT,
                 f"{len(fields)} fields, the header has {self._width}",
             )
-        values: list[float] = []
+        try:  # fast path: every value converts; which one failed is worked out below
+            values = list(map(float, self._pick(fields)))
+        except ValueError:
+            return self._first_bad_value(fields)
+        if not all(map(math.isfinite, values)):
+            return self._first_bad_value(fields)
+        if self._label_column is None:
+            return values, self._fixed_label
+        return self._with_label(values, fields[self._label_column])
+
+    def _first_bad_value(self, fields: list[str]) -> Rejection:
         for name, column in zip(self.names, self._columns, strict=True):
             raw = fields[column]
             try:
@@ -50,10 +65,7 @@ class RowParser:
                 return _bad_value(name, raw)
             if not math.isfinite(value):
                 return Rejection(RejectReason.NON_FINITE, f"{name}={raw.strip()!r}")
-            values.append(value)
-        if self._label_column is None:
-            return values, self._fixed_label
-        return self._with_label(values, fields[self._label_column])
+        raise AssertionError("a value failed to convert, but none fails on its own")
 
     def natural_duration_s(self, values: list[float]) -> float:
         """How long a per-class window row lasted: mean inter-arrival time × packets.
@@ -73,6 +85,15 @@ class RowParser:
                 return Rejection(RejectReason.UNKNOWN_LABEL, f"label={raw.strip()!r}")
             self._labels[raw] = label
         return values, label
+
+
+def _whole(fields: list[str]) -> Sequence[str]:
+    return fields
+
+
+def _picker(columns: list[int]) -> Callable[[list[str]], Sequence[str]]:
+    pick = operator.itemgetter(*columns)
+    return lambda fields: pick(fields)
 
 
 def _bad_value(name: str, raw: str) -> Rejection:
