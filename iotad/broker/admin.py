@@ -112,9 +112,14 @@ def broker_answers(host: str, port: int, timeout_s: float = 2.0) -> bool:
 
 
 def quiet_client_logs() -> None:
-    """Keep kafka-python's connection chatter out of INFO logs (still shown at DEBUG)."""
+    """Keep the Kafka clients' connection chatter out of the CLI's logs (shown at DEBUG).
+
+    kafka-python logs every connection at INFO; aiokafka logs each failed connection attempt
+    at ERROR. iotad reports a broker it cannot reach, or a failed delivery, itself.
+    """
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         logging.getLogger("kafka").setLevel(logging.WARNING)
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
 
 __all__ = [

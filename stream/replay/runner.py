@@ -104,7 +104,11 @@ def replay_to_kafka(
     stop: threading.Event | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> ReplaySummary:
-    """Blocking :func:`replay` into ``options.topic`` on ``settings.kafka.bootstrap_servers``."""
+    """Blocking :func:`replay` into ``options.topic`` on ``settings.kafka.bootstrap_servers``.
+
+    The files are checked before Kafka is contacted, so bad input fails fast.
+    """
+    plan(paths, options)
 
     async def produce() -> ReplaySummary:
         async with KafkaSink(

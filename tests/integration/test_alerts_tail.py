@@ -13,12 +13,18 @@ from support.kafka import IsolatedSettings, produce
 
 from iotad.cli.main import main
 from iotad.console import Console
-from iotad.errors import ExitCode
+from iotad.errors import ConfigError, ExitCode
+from iotad.schemas.labels import Category
 from iotad.schemas.messages import Alert, ClassProbability, ModelRef, Severity, SourceRef
-from iotad.settings import Settings
-from iotad.stream.alerts_tail import AlertRecord, TailOptions, tail_alerts
-
-pytestmark = pytest.mark.kafka
+from iotad.settings import Settings, load_settings
+from iotad.stream.alerts_tail import (
+    AlertRecord,
+    TailOptions,
+    alert_topics,
+    decode_alert,
+    parse_categories,
+    tail_alerts,
+)
 
 
 def make_alert(i: int, category: str, label: str, severity: Severity) -> Alert:
@@ -63,6 +69,7 @@ def _cli(settings: Settings, *args: str) -> tuple[ExitCode, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.kafka
 def test_tail_json_prints_every_valid_alert_and_reports_the_invalid_one(
     isolated_settings: IsolatedSettings,
 ) -> None:
@@ -77,6 +84,7 @@ def test_tail_json_prints_every_valid_alert_and_reports_the_invalid_one(
     assert "3 alerts shown, 1 invalid" in err
 
 
+@pytest.mark.kafka
 def test_tail_filters_by_category_and_prints_compact_lines(
     isolated_settings: IsolatedSettings,
 ) -> None:
@@ -92,6 +100,7 @@ def test_tail_filters_by_category_and_prints_compact_lines(
     assert "1 of other categories" in err
 
 
+@pytest.mark.kafka
 def test_tail_follows_new_alerts_and_stops_on_request(isolated_settings: IsolatedSettings) -> None:
     settings = isolated_settings(partitions=2)
     seen: list[tuple[Alert, AlertRecord]] = []
@@ -118,3 +127,24 @@ def test_tail_follows_new_alerts_and_stops_on_request(isolated_settings: Isolate
         follower.join(10)
     assert sorted(a.alert_id for a, _ in seen) == sorted(a.alert_id for a in ALERTS)
     assert {where.topic for _, where in seen} == {settings.topics.alerts}
+
+
+def test_categories_by_name_or_slug_and_their_topics() -> None:
+    assert parse_categories(["ddos", "BruteForce"]) == {Category.DDOS, Category.BRUTE_FORCE}
+    with pytest.raises(ConfigError, match="unknown alert categories \\['floods'\\]"):
+        parse_categories(["floods"])
+    plain = load_settings(overrides={"topics": {"per_category_alerts": False}})
+    split = load_settings(overrides={"topics": {"per_category_alerts": True}})
+    assert alert_topics(plain, frozenset({Category.DDOS})) == ("iotad.alerts",)
+    assert alert_topics(split, frozenset({Category.DDOS, Category.WEB})) == (
+        "iotad.alerts.ddos",
+        "iotad.alerts.web",
+    )
+    assert alert_topics(split, frozenset()) == ("iotad.alerts",)
+
+
+def test_decode_alert_names_what_is_wrong() -> None:
+    assert decode_alert(ALERTS[0].model_dump_json().encode()) == ALERTS[0]
+    assert decode_alert(b"not json").startswith("message: Invalid JSON")
+    reason = decode_alert(b'{"schema": "iotad.alert.v1"}')
+    assert isinstance(reason, str) and "alert_id: Field required" in reason and "more" in reason
