@@ -57,6 +57,31 @@ def _no_broker(reason: str) -> None:
     pytest.skip(f"no Kafka broker ({reason}); set IOTAD_REQUIRE_KAFKA=1 to make this an error")
 
 
+class _KafkaReport:
+    """Lists, at the end of the run, the tests that passed against the broker."""
+
+    def __init__(self) -> None:
+        self.passed: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" and report.passed and "kafka" in report.keywords:
+            self.passed.append(report.nodeid)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.passed:
+            round_trips = [n for n in self.passed if "round_trip" in n]
+            terminalreporter.write_sep("-", "kafka")
+            terminalreporter.write_line(
+                f"{len(self.passed)} tests passed against the Kafka broker; produce→consume "
+                f"round trips: {', '.join(round_trips)[:600]}"
+            )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the end-of-run Kafka report."""
+    config.pluginmanager.register(_KafkaReport(), "iotad-kafka-report")
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
