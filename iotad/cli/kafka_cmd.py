@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import orjson
@@ -78,6 +80,7 @@ def up(
     if broker is None or not foreground:
         return ExitCode.OK
     console.status("running in the foreground; Ctrl-C stops the broker")
+    _interrupt_on_termination()
     try:
         code = broker.wait()
     except KeyboardInterrupt:
@@ -171,6 +174,16 @@ def topics(
             f"{topic.name:<{width}}  {topic.partitions}", markup=False, highlight=False
         )
     return ExitCode.OK
+
+
+def _interrupt_on_termination() -> None:
+    """Ctrl-C and SIGTERM both end a foreground broker cleanly (even if SIGINT was ignored)."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _duration(seconds: float) -> str:
