@@ -42,10 +42,23 @@ def lazy_frame(paths: Sequence[Path], columns: Sequence[str] | None = None) -> A
     return dataframe.from_map(read_part, [Path(p) for p in paths], columns=columns)
 
 
+def dictionary_columns(schema: pa.Schema) -> list[str]:
+    """The text columns, the only ones worth dictionary-encoding (float columns are not)."""
+    text = (pa.types.is_string, pa.types.is_large_string)
+    return [f.name for f in schema if any(is_text(f.type) for is_text in text)]
+
+
+def write_table(table: pa.Table, path: Path, compression: str | None = "snappy") -> None:
+    """Write an Arrow table as one Parquet file, dictionary-encoding only its text columns."""
+    pq.write_table(
+        table, path, compression=compression, use_dictionary=dictionary_columns(table.schema)
+    )
+
+
 def write_frame(frame: pd.DataFrame, path: Path) -> None:
     """Write a DataFrame as one Parquet file (no index)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
 
 
 def parquet_columns(path: Path) -> dict[str, str]:
@@ -55,10 +68,12 @@ def parquet_columns(path: Path) -> dict[str, str]:
 
 
 __all__ = [
+    "dictionary_columns",
     "lazy_frame",
     "parquet_columns",
     "parquet_parts",
     "read_frame",
     "read_part",
     "write_frame",
+    "write_table",
 ]

@@ -72,6 +72,7 @@ class DaskExecutor:
                         threads_per_worker=1,
                         processes=True,
                         dashboard_address=None,
+                        silence_logs=logging.WARNING,
                     )
                 )
                 self._client = self._stack.enter_context(distributed.Client(cluster))

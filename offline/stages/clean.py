@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 from iotad.console import ProgressTracker
 from iotad.errors import DataError
 from iotad.offline.config import CleanConfig
+from iotad.offline.frames import write_table
 from iotad.offline.scheduler import DaskExecutor
 from iotad.offline.stages.ingest import LABEL, ROW_IN_FILE, SOURCE_FILE
 from iotad.schemas.labels import LABELS
@@ -170,7 +171,7 @@ def write_part(job: CleanJob) -> int:
     kept = kept.reset_index(drop=True)
     kept[ROW_ID] = np.arange(job.first_row_id, job.first_row_id + len(kept), dtype=np.int64)
     table = pa.Table.from_pandas(kept, schema=clean_schema(job.features), preserve_index=False)
-    pq.write_table(table, job.dest)
+    write_table(table, job.dest)
     return len(kept)
 
 

@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 from iotad.console import ProgressTracker
 from iotad.errors import DataError, SchemaError
 from iotad.offline.config import IngestConfig
+from iotad.offline.frames import dictionary_columns
 from iotad.offline.scheduler import DaskExecutor
 from iotad.schemas.features import IGNORED_COLUMNS, LAYOUT_FEATURES, FeatureLayout, detect_layout
 from iotad.schemas.labels import canonical_label, label_from_path
@@ -254,6 +255,7 @@ class _PartWriter:
                 self._job.dest_dir / name,
                 self._schema,
                 compression=None if compression == "none" else compression,
+                use_dictionary=dictionary_columns(self._schema),
             )
             self.outputs.append(name)
             self._rows_in_part = 0

@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from iotad.offline.frames import read_part
+from iotad.offline.frames import read_part, write_table
 from iotad.offline.stages.clean import ROW_ID
 from iotad.offline.stages.ingest import LABEL
 
@@ -90,7 +89,7 @@ def scale_part(job: ScaleJob) -> int:
     arrays += [pa.array(frame[LABEL].to_numpy(dtype=object), pa.string())]
     arrays += [pa.array(frame[ROW_ID].to_numpy(np.int64))]
     table = pa.Table.from_arrays(arrays, names=[*features, LABEL, ROW_ID])
-    pq.write_table(table, job.dest)
+    write_table(table, job.dest)
     return int(table.num_rows)
 
 

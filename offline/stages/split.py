@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from iotad.console import ProgressTracker
 from iotad.errors import DataError
 from iotad.offline.config import SplitConfig
+from iotad.offline.frames import write_table
 from iotad.offline.scheduler import DaskExecutor
 from iotad.offline.stages.clean import ROW_ID, label_codes
 from iotad.offline.stages.ingest import LABEL, ROW_IN_FILE, SOURCE_FILE
@@ -233,7 +234,7 @@ def write_split_part(job: SplitJob) -> tuple[int, int]:
     counts = []
     for role, dest in ((Role.TRAIN, job.train_dest), (Role.TEST, job.test_dest)):
         subset = table.filter(job.roles == role)
-        pq.write_table(subset, dest)
+        write_table(subset, dest)
         counts.append(subset.num_rows)
     return counts[0], counts[1]
 
