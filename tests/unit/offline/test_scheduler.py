@@ -44,3 +44,15 @@ def test_dask_collections_use_the_chosen_scheduler() -> None:
         assert dask.config.get("scheduler") == "processes"
         assert "processes" in executor.description
     assert dask.config.get("scheduler", None) == before
+
+
+def test_an_existing_cluster_is_used_and_left_running() -> None:
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        progress = CountingProgress()
+        with DaskExecutor(address=cluster.scheduler_address) as executor:
+            assert executor.map(math.factorial, [4, 5], progress=progress) == [24, 120]
+            assert cluster.scheduler_address in executor.description
+        assert progress.done == 2
+        assert len(cluster.scheduler_info["workers"]) == 1, "the cluster still runs"
