@@ -6,6 +6,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from iotad.schemas.control import ModelControl
 from iotad.schemas.export import SCHEMA_DIR, SCHEMA_FILES, stale_files
 from iotad.schemas.messages import Alert, DeadLetter, Flow, FlowBatch
 
@@ -15,6 +16,7 @@ EXAMPLES = {
     "flow_batch.json": ("flow_batch.v1.json", FlowBatch),
     "alert.json": ("alert.v1.json", Alert),
     "dead_letter.json": ("dead_letter.v1.json", DeadLetter),
+    "model_control.json": ("model_control.v1.json", ModelControl),
 }
 
 

@@ -1,0 +1,130 @@
+"""Load a bundle for serving, with every check the worker makes before a model may score.
+
+1. ``load_bundle``: every file matches the manifest's sha256; scaler and mask fit the layout.
+2. ``open_session``: the ONNX graph loads and its canary rows reproduce their recorded outputs
+   through scaler, mask and model.
+3. The classes map to alert categories, and — when replacing a serving model — the raw features
+   are the same set the worker already accepts (otherwise every flow would be dead-lettered).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from iotad.errors import ModelLoadError
+from iotad.schemas.bundle import load_bundle, open_session
+from iotad.schemas.manifest import BundleManifest
+from iotad.settings import StreamSettings
+from iotad.stream.core.model import ServingModel, serving_model
+from iotad.stream.core.types import FeatureSpec
+from iotad.stream.state import ActiveBundleStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A verified bundle, ready to score."""
+
+    path: Path
+    manifest: BundleManifest
+    serving: ServingModel
+
+
+def check_compatible(candidate: FeatureSpec, serving: FeatureSpec, reference: str) -> None:
+    """Refuse a bundle whose raw features differ from those of the model being served.
+
+    Raises
+    ------
+    ModelLoadError
+        naming the layout and the differing features.
+    """
+    if candidate.name_set == serving.name_set:
+        return
+    missing = sorted(serving.name_set - candidate.name_set)
+    extra = sorted(candidate.name_set - serving.name_set)
+    raise ModelLoadError(
+        f"bundle {reference} takes layout {candidate.layout.value} features, the worker serves "
+        f"{serving.layout.value} flows (features it lacks: {missing[:6]}, extra: {extra[:6]}); "
+        "every flow would be dead-lettered",
+        hint="restart the workers with --bundle to change the feature layout",
+    )
+
+
+def load_model(
+    path: Path, stream: StreamSettings, *, serving_spec: FeatureSpec | None = None
+) -> LoadedModel:
+    """Load and verify the bundle at ``path`` for serving.
+
+    Parameters
+    ----------
+    path
+        the bundle directory.
+    stream
+        the worker's settings (confidence threshold, top-k).
+    serving_spec
+        the features of the model being replaced, if any; the new bundle must take the same set.
+
+    Raises
+    ------
+    ModelLoadError
+        with the reason, for any failed check.
+    """
+    bundle = load_bundle(Path(path))
+    session = open_session(bundle)
+    serving = serving_model(session, threshold=stream.confidence_threshold, top_k=stream.top_k)
+    if serving_spec is not None:
+        check_compatible(serving.spec, serving_spec, bundle.manifest.reference)
+    return LoadedModel(Path(path), bundle.manifest, serving)
+
+
+def startup_model(stream: StreamSettings, configured: Path | None = None) -> LoadedModel:
+    """The model a worker starts with: the last promoted bundle, else the configured one.
+
+    Candidates, in order: the bundle recorded as promoted in the state dir, the bundles promoted
+    before it (most recent first), then ``configured`` (``--bundle``, defaulting to
+    ``stream.bundle``). A candidate that fails verification is logged and the next one is tried.
+
+    Raises
+    ------
+    ModelLoadError
+        if no candidate exists or none verifies, with each candidate's reason.
+    """
+    candidates: list[tuple[str, Path]] = []
+    store = ActiveBundleStore(stream.state_dir)
+    state = store.read()
+    if state.active is not None:
+        candidates.append((f"last promoted ({store.path})", Path(state.active.path)))
+    candidates.extend(
+        (f"earlier promoted ({store.path})", Path(record.path))
+        for record in reversed(state.history)
+    )
+    chosen = configured if configured is not None else stream.bundle
+    if chosen is not None:
+        candidates.append(("configured (--bundle / stream.bundle)", chosen))
+    if not candidates:
+        raise ModelLoadError(
+            "no model bundle to serve: none was promoted and none is configured",
+            hint="pass --bundle models/<task>/<model>/<version>, set IOTAD_STREAM__BUNDLE, "
+            "or run `iotad models promote PATH`",
+        )
+    failures: list[str] = []
+    for origin, path in candidates:
+        try:
+            loaded = load_model(path, stream)
+        except ModelLoadError as exc:
+            logger.error("cannot serve the %s bundle %s: %s", origin, path, exc.message)
+            failures.append(f"{origin} bundle {path}: {exc.message}")
+            continue
+        logger.info("serving the %s bundle %s (%s)", origin, path, loaded.manifest.reference)
+        return loaded
+    raise ModelLoadError(
+        "no valid model bundle to serve: " + "; ".join(failures),
+        hint="check the bundle with `iotad models verify PATH`, then pass a good one with "
+        "--bundle or promote it",
+    )
+
+
+__all__ = ["LoadedModel", "check_compatible", "load_model", "startup_model"]
