@@ -113,6 +113,22 @@ class StreamSettings(_Section):
     web_port: int = Field(default=6066, ge=1, le=65535)
     max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     top_k: int = Field(default=3, ge=1)
+    # Dead letters keep at most this many bytes of the refused message (the rest stays at its
+    # source offset), so a dead letter always fits in one Kafka message.
+    dead_letter_original_bytes: int = Field(default=256 * 1024, ge=1024)
+    # The output producer (alerts, dead letters): batch size per partition and linger.
+    producer_batch_bytes: int = Field(default=512 * 1024, ge=16 * 1024, le=8 * 1024 * 1024)
+    producer_linger_ms: int = Field(default=5, ge=0)
+    # Run the scoring core in a worker thread so the event loop keeps fetching and heartbeating.
+    score_in_thread: bool = True
+    # Optional alert throttle: at most alert_throttle_max alerts per device and category per
+    # window (0 = off: every attack flow raises an alert).
+    alert_throttle_window_s: float = Field(default=0.0, ge=0.0)
+    alert_throttle_max: int = Field(default=1, ge=1)
+    # How often consumer lag per partition is refreshed for /metrics.
+    lag_interval_s: float = Field(default=5.0, gt=0)
+    # A worker that stops heartbeating for this long leaves the group; its partitions move on.
+    session_timeout_s: float = Field(default=10.0, ge=6.0, le=90.0)
 
 
 class ReplaySettings(_Section):

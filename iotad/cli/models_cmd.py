@@ -1,10 +1,228 @@
-"""`iotad models`: not registered yet (this module is filled in by the work on it)."""
+"""`iotad models list|show|verify|promote|rollback`: model bundles and hot swaps."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
 import typer
+from rich.table import Table
+
+from iotad.cli.context import cli_context
+from iotad.console import Console
+from iotad.errors import ExitCode, ModelLoadError
+
+BundleArgument = Annotated[
+    Path, typer.Argument(help="Bundle directory (holds manifest.json and model.onnx).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        min=0.0,
+        help="Seconds to wait for the running workers' answers (0: do not wait).",
+    ),
+]
+SkipVerifyOption = Annotated[
+    bool,
+    typer.Option(
+        "--skip-verify",
+        help="Publish without verifying here first (the workers still verify and may refuse).",
+    ),
+]
+
+
+def list_bundles(
+    ctx: typer.Context,
+    models_dir: Annotated[
+        Path | None,
+        typer.Argument(help="Where to look (default: offline.models_dir, ./models)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> ExitCode:
+    """List the bundles under a models directory; the promoted one is marked."""
+    from iotad.stream.catalog import find_bundles
+    from iotad.stream.state import ActiveBundleStore
+
+    cli = cli_context(ctx)
+    settings = cli.settings()
+    root = models_dir or settings.offline.models_dir
+    entries = find_bundles(root)
+    active = ActiveBundleStore(settings.stream.state_dir).read().active
+    active_path = Path(active.path).resolve() if active else None
+    if as_json:
+        rows = [
+            {
+                "path": str(e.path),
+                "active": e.path.resolve() == active_path,
+                "problem": e.problem,
+                **({} if e.manifest is None else _row(e.manifest)),
+            }
+            for e in entries
+        ]
+        cli.console.out.print_json(orjson.dumps(rows).decode())
+        return ExitCode.OK
+    if not entries:
+        cli.console.warn(f"no bundles under {root}")
+        return ExitCode.OK
+    table = Table("", "bundle", "name@version", "task", "model", "layout", "macro-F1", "created")
+    for e in entries:
+        mark = "*" if e.path.resolve() == active_path else ""
+        if e.manifest is None:
+            table.add_row(mark, str(e.path), f"[red]{e.problem}[/]", "", "", "", "", "")
+            continue
+        m = e.manifest
+        table.add_row(
+            mark,
+            str(e.path),
+            m.reference,
+            str(m.task),
+            m.model_kind,
+            m.input.layout.value,
+            f"{m.metrics.macro_f1:.3f}",
+            m.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    cli.console.out.print(table)
+    if active_path is not None:
+        cli.console.status(f"* = promoted (state file under {settings.stream.state_dir})")
+    return ExitCode.OK
+
+
+def _row(manifest: Any) -> dict[str, Any]:
+    return {
+        "name": manifest.name,
+        "version": manifest.version,
+        "task": manifest.task,
+        "model_kind": manifest.model_kind,
+        "layout": manifest.input.layout.value,
+        "macro_f1": manifest.metrics.macro_f1,
+        "created_at": manifest.created_at.isoformat(),
+    }
+
+
+def show(ctx: typer.Context, bundle: BundleArgument, as_json: JsonOption = False) -> ExitCode:
+    """Show a bundle's manifest summary: classes, features, metrics, training, parity."""
+    from iotad.stream.catalog import read_entry, summary
+
+    cli = cli_context(ctx)
+    cli.settings()
+    entry = read_entry(bundle)
+    if entry.manifest is None:
+        raise ModelLoadError(f"{bundle}: {entry.problem}", hint="is this a bundle directory?")
+    facts = summary(entry.manifest)
+    if as_json:
+        cli.console.out.print_json(orjson.dumps(facts).decode())
+        return ExitCode.OK
+    table = Table("field", "value", show_header=False)
+    for key, value in facts.items():
+        shown = value if isinstance(value, str) else orjson.dumps(value).decode()
+        table.add_row(key, shown)
+    cli.console.out.print(table)
+    return ExitCode.OK
+
+
+def verify(ctx: typer.Context, bundle: BundleArgument) -> ExitCode:
+    """Verify a bundle as a worker would: every file's sha256, ONNX loads, canary rows reproduce."""
+    from iotad.stream.loader import load_model
+
+    cli = cli_context(ctx)
+    settings = cli.settings()
+    loaded = load_model(bundle, settings.stream)  # raises ModelLoadError with the reason
+    m = loaded.manifest
+    cli.console.out.print(
+        f"[green]OK[/] {m.reference}: {len(m.sha256)} files match their sha256, the ONNX graph "
+        f"loads, the canary rows reproduce their recorded outputs; serves "
+        f"{len(m.classes)} classes from {len(m.input.raw_features)} {m.input.layout.value} "
+        "features"
+    )
+    return ExitCode.OK
+
+
+def _announce(console: Console, settings: Any, event: Any, wait: float, watcher: Any) -> ExitCode:
+    """Publish ``event`` and report the workers' replies within ``wait`` seconds."""
+    from iotad.stream.model_control import publish_control_event
+
+    try:
+        publish_control_event(settings, event)
+        console.status(
+            f"{event.action.value} of {event.bundle_path} published on {settings.topics.models}"
+        )
+        if watcher is None:
+            return ExitCode.OK
+        replies = watcher.replies(event.event_id, wait)
+    finally:
+        if watcher is not None:
+            watcher.close()
+    if not replies:
+        console.warn(f"no worker answered within {wait:g}s (are workers running?)")
+        return ExitCode.OK
+    refused = [r for r in replies if r.action.value == "refused"]
+    for reply in replies:
+        if reply.action.value == "refused":
+            console.error(f"worker {reply.worker_id} refused it: {reply.reason}")
+        else:
+            console.out.print(f"[green]worker {reply.worker_id} now serves[/] {event.bundle_path}")
+    return ExitCode.MODEL if refused else ExitCode.OK
+
+
+def promote(
+    ctx: typer.Context,
+    bundle: BundleArgument,
+    wait: WaitOption = 5.0,
+    skip_verify: SkipVerifyOption = False,
+) -> ExitCode:
+    """Serve BUNDLE in every running worker (hot swap) and record it as the promoted bundle."""
+    from iotad.schemas.control import ControlAction
+    from iotad.stream.catalog import read_entry
+    from iotad.stream.loader import load_model
+    from iotad.stream.model_control import ReplyWatcher, control_event, model_ref
+    from iotad.stream.state import ActiveBundleStore, BundleRecord
+
+    cli = cli_context(ctx)
+    settings = cli.settings()
+    path = bundle.resolve()
+    if skip_verify:
+        manifest = read_entry(path).manifest
+        if manifest is None:
+            raise ModelLoadError(f"{path}: no readable manifest.json", hint="is it a bundle?")
+    else:
+        manifest = load_model(path, settings.stream).manifest
+        cli.console.status(f"verified {manifest.reference}")
+    ref = model_ref(manifest)
+    watcher = ReplyWatcher(settings) if wait > 0 else None
+    event = control_event(ControlAction.PROMOTE, path, model=ref)
+    ActiveBundleStore(settings.stream.state_dir).promote(
+        BundleRecord(path=str(path), model=ref, promoted_at_ms=int(time.time() * 1000))
+    )
+    return _announce(cli.console, settings, event, wait, watcher)
+
+
+def rollback(ctx: typer.Context, wait: WaitOption = 5.0) -> ExitCode:
+    """Serve the previously promoted bundle again (in every running worker)."""
+    from iotad.schemas.control import ControlAction
+    from iotad.stream.model_control import ReplyWatcher, control_event
+    from iotad.stream.state import ActiveBundleStore
+
+    cli = cli_context(ctx)
+    settings = cli.settings()
+    store = ActiveBundleStore(settings.stream.state_dir)
+    watcher = ReplyWatcher(settings) if wait > 0 else None
+    previous = store.rollback()
+    cli.console.status(f"rolling back to {previous.model.name}@{previous.model.version}")
+    event = control_event(ControlAction.ROLLBACK, previous.path, model=previous.model)
+    return _announce(cli.console, settings, event, wait, watcher)
 
 
 def register(app: typer.Typer) -> None:
-    """Add nothing yet: the command appears once it really works."""
-    del app
+    """Add ``iotad models``."""
+    models_app = typer.Typer(
+        help="Model bundles: list, show, verify, and promote/rollback (hot swap in the workers).",
+        no_args_is_help=True,
+    )
+    models_app.command("list")(list_bundles)
+    for command in (show, verify, promote, rollback):
+        models_app.command(command.__name__)(command)
+    app.add_typer(models_app, name="models")

@@ -1,0 +1,149 @@
+"""The worker's side of model control: follow the models topic and hot-swap bundles.
+
+Every worker reads the models topic on its own (no consumer group, from the end at start-up), so
+a promote reaches all of them. For each promote or rollback the worker loads and verifies the
+bundle in a background thread (:func:`iotad.stream.loader.load_model`, including the feature
+compatibility check), swaps it into the :class:`ModelSlot` between batches, and answers on the
+same topic with ``activated`` or ``refused``. A refused bundle never serves; the old one does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from iotad.errors import ModelLoadError
+from iotad.schemas.control import ControlAction, ModelControl
+from iotad.schemas.messages import ModelRef
+from iotad.stream.loader import LoadedModel, load_model
+from iotad.stream.model_control import control_event
+from iotad.stream.runtime import WorkerRuntime
+
+logger = logging.getLogger(__name__)
+
+Reply = Callable[[ModelControl], Awaitable[None]]
+
+
+def parse_control(raw: bytes | None, where: dict[str, Any]) -> ModelControl | None:
+    """The control event in ``raw``, or ``None`` (logged) when it is not one."""
+    try:
+        return ModelControl.model_validate_json(raw or b"")
+    except ValidationError as exc:
+        logger.warning(
+            "ignoring a message on the models topic that is not a control event: %s",
+            exc.errors()[0]["msg"],
+            extra=where,
+        )
+        return None
+
+
+async def handle_request(event: ModelControl, runtime: WorkerRuntime, reply: Reply) -> None:
+    """Load, verify and swap in the bundle a promote/rollback names; answer either way."""
+    current = runtime.slot.current
+    path = Path(event.bundle_path)
+    logger.info(
+        "%s requested: %s (serving %s)",
+        event.action.value,
+        path,
+        current.manifest.reference,
+        extra={"event_id": event.event_id},
+    )
+    loop = asyncio.get_running_loop()
+    try:
+        loaded: LoadedModel = await loop.run_in_executor(
+            None,
+            lambda: load_model(path, runtime.settings.stream, serving_spec=current.serving.spec),
+        )
+        if event.model is not None and event.model != loaded.serving.model:
+            raise ModelLoadError(
+                f"bundle at {path} is {loaded.serving.model.name}@{loaded.serving.model.version} "
+                f"sha256 {loaded.serving.model.sha256[:12]}…, the request named "
+                f"{event.model.name}@{event.model.version} sha256 {event.model.sha256[:12]}…"
+            )
+    except ModelLoadError as exc:
+        logger.error(
+            "refused bundle %s: %s; still serving %s",
+            path,
+            exc.message,
+            current.manifest.reference,
+            extra={"event_id": event.event_id},
+        )
+        await _answer(runtime, reply, event, ControlAction.REFUSED, event.model, exc.message)
+        return
+    previous = runtime.slot.swap(loaded)
+    runtime.show_model(loaded)
+    logger.info(
+        "now serving %s (was %s) from the next batch on",
+        loaded.manifest.reference,
+        previous.manifest.reference,
+        extra={"event_id": event.event_id},
+    )
+    await _answer(runtime, reply, event, ControlAction.ACTIVATED, loaded.serving.model)
+
+
+async def _answer(
+    runtime: WorkerRuntime,
+    reply: Reply,
+    request: ModelControl,
+    outcome: ControlAction,
+    model: ModelRef | None,
+    reason: str | None = None,
+) -> None:
+    """Count the outcome and publish this worker's answer to ``request``."""
+    runtime.metrics.model_swaps.labels(outcome=outcome.value).inc()
+    await reply(
+        control_event(
+            outcome,
+            request.bundle_path,
+            model=model,
+            request_id=request.event_id,
+            worker_id=runtime.worker_id,
+            reason=reason,
+        )
+    )
+
+
+async def follow_control_topic(runtime: WorkerRuntime, reply: Reply) -> None:
+    """Consume the models topic from its end and handle each request, one at a time."""
+    from aiokafka import AIOKafkaConsumer
+
+    settings = runtime.settings
+    topic = runtime.topics.models
+    # No consumer group: every partition of the topic is this worker's, read from its end.
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        client_id=f"{settings.kafka.client_id}-control",
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="latest",
+        request_timeout_ms=int(settings.kafka.request_timeout_s * 1000),
+    )
+    await consumer.start()
+    try:
+        while not consumer.assignment():
+            await asyncio.sleep(0.05)
+        for tp in consumer.assignment():
+            await consumer.position(tp)  # resolve "latest" now, so nothing later is missed
+        runtime.control_ready = True
+        logger.info("following model control on %s", topic)
+        async for message in consumer:
+            where = {
+                "topic": message.topic,
+                "partition": message.partition,
+                "offset": message.offset,
+            }
+            event = parse_control(message.value, where)
+            if event is not None and event.action.is_request:
+                await handle_request(event, runtime, reply)
+    finally:
+        runtime.control_ready = False
+        await consumer.stop()
+
+
+__all__ = ["follow_control_topic", "handle_request", "parse_control"]

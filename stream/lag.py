@@ -1,0 +1,33 @@
+"""Consumer lag per assigned partition: messages written but not yet processed by this worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iotad.stream.runtime import WorkerRuntime
+
+
+async def refresh_lag(app: Any, runtime: WorkerRuntime) -> None:
+    """Recompute ``runtime.lag`` from the log end offsets the consumer knows.
+
+    The next offset to process is the one after the last acknowledged batch, or the consumer's
+    fetch position for a partition this worker has not processed yet.
+    """
+    lag: dict[tuple[str, int], int] = {}
+    for tp in app.consumer.assignment():
+        if tp.topic != runtime.topics.flows:
+            continue
+        end = app.consumer.highwater(tp)
+        if end is None:
+            continue
+        key = (tp.topic, tp.partition)
+        next_offset = runtime.next_offsets.get(key)
+        if next_offset is None:
+            next_offset = await app.consumer.position(tp)
+        if next_offset is not None:
+            lag[key] = max(int(end) - int(next_offset), 0)
+    runtime.lag.clear()
+    runtime.lag.update(lag)
+
+
+__all__ = ["refresh_lag"]

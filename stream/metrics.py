@@ -1,0 +1,167 @@
+"""Prometheus metrics of one worker, in a registry of its own (no process-wide globals).
+
+Histograms fed a whole batch at a time use :class:`BatchHistogram`, which adds a numpy array of
+observations in one call instead of one locked call per flow.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+from prometheus_client import CollectorRegistry, Counter, Gauge, Info, generate_latest
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+LATENCY_BUCKETS: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0,
+    10.0, 30.0, 60.0,
+)  # fmt: skip
+SCORING_BUCKETS: tuple[float, ...] = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+)  # fmt: skip
+BATCH_BUCKETS: tuple[float, ...] = (
+    1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000,
+)  # fmt: skip
+
+
+class BatchHistogram(Collector):
+    """A Prometheus histogram that accepts many observations per call."""
+
+    def __init__(self, name: str, documentation: str, buckets: Sequence[float]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self._bounds = np.asarray(sorted(buckets), dtype=np.float64)
+        self._counts = np.zeros(len(self._bounds) + 1, dtype=np.int64)
+        self._sum = 0.0
+        self._lock = threading.Lock()
+
+    def observe(self, values: ArrayLike) -> None:
+        """Add observations (a scalar or an array)."""
+        array = np.atleast_1d(np.asarray(values, dtype=np.float64))
+        if array.size == 0:
+            return
+        slots = np.searchsorted(self._bounds, array, side="left")
+        counts = np.bincount(slots, minlength=len(self._counts))
+        with self._lock:
+            self._counts += counts
+            self._sum += float(array.sum())
+
+    def collect(self) -> Iterator[Metric]:
+        """The histogram as Prometheus exposes it (cumulative buckets)."""
+        with self._lock:
+            cumulative = np.cumsum(self._counts).tolist()
+            total = self._sum
+        buckets = [
+            (_bound(b), float(c)) for b, c in zip(self._bounds.tolist(), cumulative, strict=False)
+        ]
+        buckets.append(("+Inf", float(cumulative[-1])))
+        family = HistogramMetricFamily(self.name, self.documentation)
+        family.add_metric([], buckets, sum_value=total)
+        yield family
+
+
+def _bound(value: float) -> str:
+    return repr(float(value))
+
+
+class ConsumerLagCollector(Collector):
+    """Consumer lag per partition, read from a callback at scrape time."""
+
+    def __init__(self, source: Callable[[], Mapping[tuple[str, int], int]]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        """``iotad_consumer_lag{topic, partition}``: flows written but not yet processed."""
+        family = GaugeMetricFamily(
+            "iotad_consumer_lag",
+            "Messages in the partition not yet processed by this worker (log end - next offset).",
+            labels=["topic", "partition"],
+        )
+        for (topic, partition), lag in sorted(self._source().items()):
+            family.add_metric([topic, str(partition)], float(lag))
+        yield family
+
+
+class WorkerMetrics:
+    """Every metric the worker exposes on ``/metrics``."""
+
+    def __init__(self, lag_source: Callable[[], Mapping[tuple[str, int], int]]) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.messages_in = Counter(
+            "iotad_messages_in", "Kafka messages read from the flows topic.", registry=r
+        )
+        self.flows_in = Counter(
+            "iotad_flows_in",
+            "Flows received: scored plus refused (a wholly refused message counts once).",
+            registry=r,
+        )
+        self.flows_scored = Counter("iotad_flows_scored", "Flows scored by a model.", registry=r)
+        self.benign = Counter(
+            "iotad_benign_flows",
+            "Scored flows whose top class is benign (counted, not alerted).",
+            registry=r,
+        )
+        self.uncertain = Counter(
+            "iotad_uncertain_flows",
+            "Scored flows whose top class is an attack below the confidence threshold.",
+            registry=r,
+        )
+        self.alerts = Counter(
+            "iotad_alerts", "Alerts published, by category.", ["category"], registry=r
+        )
+        self.alerts_suppressed = Counter(
+            "iotad_alerts_suppressed",
+            "Alerts held back by the throttle, by category.",
+            ["category"],
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "iotad_dead_letters", "Dead letters published, by reason.", ["reason"], registry=r
+        )
+        self.batch_flows = BatchHistogram(
+            "iotad_batch_flows", "Flows per scored batch.", BATCH_BUCKETS
+        )
+        self.scoring_seconds = BatchHistogram(
+            "iotad_scoring_seconds", "Model inference time per batch.", SCORING_BUCKETS
+        )
+        self.batch_seconds = BatchHistogram(
+            "iotad_batch_seconds",
+            "Core time per batch: decode, validate, vectorise, score, decide, build alerts.",
+            SCORING_BUCKETS,
+        )
+        self.event_to_alert = BatchHistogram(
+            "iotad_event_to_alert_seconds",
+            "From a flow's event_time_ms to its alert being acknowledged by the broker.",
+            LATENCY_BUCKETS,
+        )
+        for collector in (
+            self.batch_flows,
+            self.scoring_seconds,
+            self.batch_seconds,
+            self.event_to_alert,
+            ConsumerLagCollector(lag_source),
+        ):
+            r.register(collector)
+        self.model = Info("iotad_model", "The model bundle this worker scores with.", registry=r)
+        self.model_swaps = Counter(
+            "iotad_model_swaps",
+            "Model-control requests handled, by outcome (activated, refused).",
+            ["outcome"],
+            registry=r,
+        )
+        self.partitions = Gauge(
+            "iotad_partitions_assigned",
+            "Flows-topic partitions assigned to this worker.",
+            registry=r,
+        )
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format of every metric."""
+        return bytes(generate_latest(self.registry))
+
+
+__all__ = ["BatchHistogram", "ConsumerLagCollector", "WorkerMetrics"]

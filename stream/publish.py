@@ -1,0 +1,110 @@
+"""Publish many keyed records at once and hand back the broker's acknowledgements.
+
+Records are grouped by partition (the key's murmur2 hash, exactly as Kafka's own clients place
+keys) and appended to one record batch per partition, then submitted with aiokafka's batch API.
+That costs a few microseconds per record instead of the tens a ``producer.send()`` call costs,
+which matters when every scored flow can be an alert. The returned futures complete when the
+broker has acknowledged (``acks=all``) each batch; the agent awaits them before it acks the
+source messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from aiokafka.partitioner import murmur2
+
+from iotad.errors import BrokerError
+
+Record = tuple[bytes | None, bytes]
+
+
+def _too_large(topic: str, value: bytes) -> BrokerError:
+    return BrokerError(
+        f"a {len(value)}-byte record for {topic!r} does not fit in one producer batch",
+        hint="raise stream.producer_batch_bytes or lower stream.dead_letter_original_bytes",
+    )
+
+
+class BatchPublisher:
+    """Appends records to per-partition batches of an ``AIOKafkaProducer``.
+
+    Parameters
+    ----------
+    producer
+        a started ``aiokafka.AIOKafkaProducer`` (the worker's own, with ``acks="all"``).
+    """
+
+    def __init__(self, producer: Any) -> None:
+        self._producer = producer
+        self._partitions: dict[str, list[int]] = {}
+        self._key_partition: dict[tuple[str, bytes], int] = {}
+        self._round_robin = itertools.count()
+
+    async def _partitions_for(self, topic: str) -> list[int]:
+        partitions = self._partitions.get(topic)
+        if partitions is None:
+            found = await self._producer.partitions_for(topic)
+            if not found:
+                raise BrokerError(
+                    f"topic {topic!r} does not exist on the broker",
+                    hint="create the product topics first (`iotad kafka up` creates them)",
+                )
+            partitions = self._partitions[topic] = sorted(found)
+        return partitions
+
+    def _partition(self, topic: str, key: bytes | None, partitions: Sequence[int]) -> int:
+        if key is None:
+            return partitions[next(self._round_robin) % len(partitions)]
+        cached = self._key_partition.get((topic, key))
+        if cached is None:
+            cached = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+            self._key_partition[(topic, key)] = cached
+        return cached
+
+    async def publish(self, topic: str, records: Iterable[Record]) -> list[asyncio.Future[Any]]:
+        """Queue ``records`` (key, value) for ``topic``; one future per submitted batch.
+
+        Raises
+        ------
+        BrokerError
+            if the topic does not exist, or one record alone exceeds the producer's batch size.
+        """
+        partitions = await self._partitions_for(topic)
+        by_partition: dict[int, list[Record]] = {}
+        for record in records:
+            by_partition.setdefault(self._partition(topic, record[0], partitions), []).append(
+                record
+            )
+        futures: list[asyncio.Future[Any]] = []
+        for partition, group in by_partition.items():
+            futures.extend(await self._submit(topic, partition, group))
+        return futures
+
+    async def _submit(
+        self, topic: str, partition: int, records: Sequence[Record]
+    ) -> list[asyncio.Future[Any]]:
+        futures: list[asyncio.Future[Any]] = []
+        batch = self._producer.create_batch()
+        filled = 0
+        for key, value in records:
+            if batch.append(key=key, value=value, timestamp=None) is None:
+                if filled == 0:
+                    raise _too_large(topic, value)
+                batch.close()
+                futures.append(await self._producer.send_batch(batch, topic, partition=partition))
+                batch = self._producer.create_batch()
+                filled = 0
+                if batch.append(key=key, value=value, timestamp=None) is None:
+                    raise _too_large(topic, value)
+            filled += 1
+        if filled:
+            batch.close()
+            futures.append(await self._producer.send_batch(batch, topic, partition=partition))
+        return futures
+
+
+__all__ = ["BatchPublisher", "Record"]

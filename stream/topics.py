@@ -1,0 +1,61 @@
+"""The worker's topics: where flows come from and where results go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from iotad.errors import BrokerError
+from iotad.schemas.labels import Category
+from iotad.settings import TopicSettings
+
+
+@dataclass(frozen=True)
+class WorkerTopics:
+    """Topic names the worker reads and writes."""
+
+    flows: str
+    alerts: str
+    dead_letters: str
+    models: str
+    per_category_alerts: bool
+
+    @classmethod
+    def from_settings(cls, topics: TopicSettings) -> WorkerTopics:
+        """The names configured in ``topics``."""
+        return cls(
+            flows=topics.flows,
+            alerts=topics.alerts,
+            dead_letters=topics.dead_letters,
+            models=topics.models,
+            per_category_alerts=topics.per_category_alerts,
+        )
+
+    def category_topic(self, category: Category) -> str:
+        """The per-category alert topic, e.g. ``iotad.alerts.ddos``."""
+        return f"{self.alerts}.{category.slug}"
+
+    def required(self, categories: tuple[Category, ...] = ()) -> tuple[str, ...]:
+        """Every topic that must exist before the worker starts."""
+        names = [self.flows, self.alerts, self.dead_letters, self.models]
+        if self.per_category_alerts:
+            names.extend(self.category_topic(c) for c in categories if c is not Category.BENIGN)
+        return tuple(dict.fromkeys(names))
+
+
+def flows_topic(app: Any, topics: WorkerTopics) -> Any:
+    """The Faust topic of incoming flows: raw bytes in, decoded by the core (not by Faust)."""
+    return app.topic(
+        topics.flows, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+
+
+def broker_unreachable(bootstrap_servers: str, reason: object) -> BrokerError:
+    """The error for a broker that does not answer, with what to do about it."""
+    return BrokerError(
+        f"cannot reach Kafka at {bootstrap_servers}: {reason}",
+        hint="start the broker (`iotad kafka up`) or set IOTAD_KAFKA__BOOTSTRAP_SERVERS",
+    )
+
+
+__all__ = ["WorkerTopics", "broker_unreachable", "flows_topic"]
