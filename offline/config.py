@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from iotad.offline.models.compact_forest import GATEWAY_FOREST, CompactForestParams
+
 
 class _Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -25,6 +27,7 @@ class SklearnConfig(_Config):
     lr34_tol: float = Field(default=1e-2, gt=0)
     ada_n_estimators: int = Field(default=100, ge=1)
     perceptron_max_iter: int = Field(default=1000, ge=1)
+    rf_compact: CompactForestParams = GATEWAY_FOREST
 
 
 class KerasConfig(_Config):

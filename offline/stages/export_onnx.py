@@ -1,0 +1,319 @@
+"""Stage ``export_onnx``: a trained model → a verified model bundle (``iotad.schemas.bundle``).
+
+The bundle holds the ONNX graph (input: the scaled, masked float32 vector), the saved scaler and
+feature mask (``dataset.transform``), canary rows, the full evaluation and ``manifest.json``.
+
+**Parity gate.** Before the bundle is published, it is written to a staging directory and read
+back through the stream worker's own path, :func:`~iotad.schemas.bundle.load_bundle` +
+:func:`~iotad.schemas.bundle.open_session` (checksums, saved scaler + mask, onnxruntime, canary
+check), and every held-out raw row (``dataset.raw_test``) is scored. The native model scores
+``dataset.x_test``. Export fails, and publishes nothing, unless both give the same class on at
+least ``min_class_agreement`` of the rows (a row whose native scores tie within ``score_atol``
+agrees on either of the tied classes) and every class score agrees within ``score_atol``
+(1e-4 by default, for every model kind: measured differences are ≤ 1e-5, see docs/models.md).
+The manifest records the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from iotad.errors import DataError, ModelLoadError
+from iotad.offline.artifacts import code_version, library_versions
+from iotad.offline.config import ExportConfig
+from iotad.offline.models.onnx_graphs import OnnxGraph, to_onnx
+from iotad.offline.models.scoring import native_scores
+from iotad.offline.stages.evaluate import evaluation_to_dict
+from iotad.offline.types import ModelEvaluation, TaskDataset, TrainedModel
+from iotad.schemas.bundle import load_bundle, open_session, write_bundle
+from iotad.schemas.labels import Category, category_of_class
+from iotad.schemas.manifest import BundleManifest, CanaryFile, ParityResult
+
+logger = logging.getLogger(__name__)
+
+#: Raw rows scored per onnxruntime call during the parity check (bounds memory).
+PARITY_CHUNK = 65_536
+
+
+def bundle_version(data_fingerprint: str, created_at: datetime) -> str:
+    """A sortable, unique version name: ``YYYYMMDDTHHMMSSmmmZ-<data fingerprint[:8]>``.
+
+    Examples
+    --------
+    >>> bundle_version("ab" * 32, datetime(2026, 11, 26, 18, 39, 5, 250000, tzinfo=UTC))
+    '20261126T183905250Z-abababab'
+    """
+    stamp = created_at.astimezone(UTC)
+    return f"{stamp:%Y%m%dT%H%M%S}{stamp.microsecond // 1000:03d}Z-{data_fingerprint[:8]}"
+
+
+def export_bundle(
+    dataset: TaskDataset,
+    model: TrainedModel,
+    evaluation: ModelEvaluation,
+    dest: Path,
+    cfg: ExportConfig,
+) -> BundleManifest:
+    """Convert ``model`` to ONNX and write the bundle directory ``dest`` if it passes parity.
+
+    ``dest`` is the bundle directory itself (``models/<task>/<model>/<version>/``) and must not
+    exist; its name is the bundle's version (see :func:`bundle_version` for a sortable one).
+
+    Raises
+    ------
+    ModelLoadError
+        if the bundle fails the parity gate or does not verify; nothing is left at ``dest``.
+    """
+    dest = Path(dest)
+    if dest.exists():
+        raise ModelLoadError(f"refusing to overwrite existing bundle {dest}")
+    if len(dataset.raw_test) == 0 or len(dataset.raw_test) != len(dataset.x_test):
+        raise DataError(
+            f"{int(dataset.task)}-class dataset needs matching raw_test and x_test rows for the "
+            f"parity check (has {len(dataset.raw_test)} and {len(dataset.x_test)})"
+        )
+    started = time.perf_counter()
+    graph = to_onnx(model, dataset.x_test.shape[1], cfg.opset)
+    expected = native_scores(model, dataset.x_test)
+    parts = _BundleParts(
+        dataset, model, evaluation, graph, canary_file(dataset, model, expected, cfg)
+    )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    parity = _staged_parity(dest, parts, expected, cfg)
+    manifest = parts.write(dest, parity)
+    try:
+        open_session(load_bundle(dest))
+    except ModelLoadError:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+    logger.info(
+        "exported %s (%.1f MB ONNX, parity: class agreement %.5f, max diff %.2g) in %.1f s",
+        manifest.reference,
+        graph.size_bytes / 1e6,
+        parity.class_agreement,
+        parity.max_abs_score_diff,
+        time.perf_counter() - started,
+    )
+    return manifest
+
+
+@dataclass(frozen=True)
+class _BundleParts:
+    """Everything a bundle is made of but its parity result."""
+
+    dataset: TaskDataset
+    model: TrainedModel
+    evaluation: ModelEvaluation
+    graph: OnnxGraph
+    canary: CanaryFile
+
+    def write(self, dest: Path, parity: ParityResult) -> BundleManifest:
+        scaler, mask = self.dataset.transform.to_files()
+        fields = manifest_fields(
+            self.dataset, self.model, self.evaluation, self.graph, parity, dest.name
+        )
+        return write_bundle(
+            dest,
+            manifest_fields=fields,
+            onnx_model=self.graph.model,
+            scaler=scaler,
+            feature_mask=mask,
+            canary=self.canary,
+            metrics={**evaluation_to_dict(self.evaluation), "parity": parity.model_dump()},
+        )
+
+
+def _staged_parity(
+    dest: Path, parts: _BundleParts, expected: NDArray[np.float32], cfg: ExportConfig
+) -> ParityResult:
+    """Write the bundle beside ``dest``, score the raw test rows through it, then remove it."""
+    dataset = parts.dataset
+    what = f"export of {parts.model.kind.value} ({int(dataset.task)}-class)"
+    hint = (
+        "the ONNX graph or the saved scaler/mask does not reproduce the model; "
+        "nothing was published"
+    )
+    pending = ParityResult(
+        rows=len(expected),
+        class_agreement=0.0,
+        max_abs_score_diff=0.0,
+        atol=cfg.score_atol,
+        passed=False,
+    )
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.parity.", dir=dest.parent))
+    try:
+        staged = staging / "bundle"
+        parts.write(staged, pending)
+        try:
+            served = serving_scores(staged, dataset.raw_test)
+        except ModelLoadError as exc:
+            raise ModelLoadError(f"{what} failed parity: {exc.message}", hint=hint) from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    parity = compare_scores(expected, served, cfg)
+    if not parity.passed:
+        raise ModelLoadError(
+            f"{what} failed parity: bundle and native model agree on the class of "
+            f"{parity.class_agreement:.4%} of {parity.rows} rows (need ≥ "
+            f"{cfg.min_class_agreement:.4%}), max score difference "
+            f"{parity.max_abs_score_diff:.3g} (atol {parity.atol:g})",
+            hint=hint,
+        )
+    return parity
+
+
+def serving_scores(bundle_dir: Path, raw: NDArray[np.floating]) -> NDArray[np.float32]:
+    """Class scores of raw rows through the stream worker's path: load, verify, transform, ORT."""
+    session = open_session(load_bundle(bundle_dir))
+    parts = [session.scores(raw[i : i + PARITY_CHUNK]) for i in range(0, len(raw), PARITY_CHUNK)]
+    if not parts:
+        return np.zeros((0, len(session.bundle.manifest.classes)), dtype=np.float32)
+    return np.concatenate(parts)
+
+
+def compare_scores(
+    expected: NDArray[np.floating], served: NDArray[np.floating], cfg: ExportConfig
+) -> ParityResult:
+    """The parity result of ``served`` scores against the native ``expected`` ones."""
+    if expected.shape != served.shape or len(expected) == 0:
+        return ParityResult(
+            rows=max(len(expected), 1),
+            class_agreement=0.0,
+            max_abs_score_diff=float("inf"),
+            atol=cfg.score_atol,
+            passed=False,
+        )
+    agreement = float(np.mean(agreeing_rows(expected, served, cfg.score_atol)))
+    diff = float(np.abs(expected.astype(np.float64) - served).max())
+    passed = agreement >= cfg.min_class_agreement and diff <= cfg.score_atol
+    return ParityResult(
+        rows=len(expected),
+        class_agreement=agreement,
+        max_abs_score_diff=diff,
+        atol=cfg.score_atol,
+        passed=passed,
+    )
+
+
+def agreeing_rows(
+    expected: NDArray[np.floating], served: NDArray[np.floating], atol: float
+) -> NDArray[np.bool_]:
+    """Rows whose served top class is a top class of the native scores (ties within ``atol``).
+
+    A forest's votes can tie exactly (say 50 trees for each of two classes); float32 sums in a
+    different order then break the tie either way, and both answers are the native model's.
+    """
+    picked = np.take_along_axis(expected, served.argmax(axis=1)[:, None], axis=1)[:, 0]
+    agreeing: NDArray[np.bool_] = picked >= expected.max(axis=1) - atol
+    return agreeing
+
+
+def canary_rows(scores: NDArray[np.floating], count: int, margin: float) -> NDArray[np.intp]:
+    """Up to ``count`` test rows to use as canaries: clear winners, covering many classes.
+
+    A row qualifies when its best class beats the runner-up by at least ``margin`` (so float
+    rounding on another machine cannot flip it); rows are taken one per predicted class in turn,
+    earliest first. Falls back to the clearest rows when too few qualify.
+    """
+    ordered = np.sort(scores, axis=1)
+    gap = ordered[:, -1] - ordered[:, -2] if scores.shape[1] > 1 else ordered[:, -1]
+    winners = scores.argmax(axis=1)
+    clear = np.flatnonzero(gap >= margin)
+    queues = [list(clear[winners[clear] == c]) for c in np.unique(winners[clear])]
+    chosen: list[int] = []
+    while len(chosen) < count and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < count:
+                chosen.append(int(queue.pop(0)))
+    if len(chosen) < count:
+        rest = [int(i) for i in np.argsort(-gap, kind="stable") if int(i) not in set(chosen)]
+        chosen += rest[: count - len(chosen)]
+    return np.asarray(chosen, dtype=np.intp)
+
+
+def canary_file(
+    dataset: TaskDataset, model: TrainedModel, expected: NDArray[np.float32], cfg: ExportConfig
+) -> CanaryFile:
+    """Canary rows (raw test rows) with the native model's classes and scores."""
+    picked = canary_rows(expected, cfg.canary_rows, margin=10 * cfg.score_atol)
+    scores = expected[picked]
+    return CanaryFile(
+        rows=dataset.raw_test[picked].astype(float).tolist(),
+        expected_classes=[model.classes[i] for i in scores.argmax(axis=1)],
+        expected_scores=scores.astype(float).tolist(),
+        atol=cfg.score_atol,
+    )
+
+
+def manifest_fields(
+    dataset: TaskDataset,
+    model: TrainedModel,
+    evaluation: ModelEvaluation,
+    graph: OnnxGraph,
+    parity: ParityResult,
+    version: str,
+) -> dict[str, Any]:
+    """Every :class:`BundleManifest` field but ``files`` and ``sha256``."""
+    task, category_map = dataset.task, dataset.category_map
+    categories = {c: category_of_class(c, task, category_map) for c in model.classes}
+    return {
+        "name": f"{dataset.layout.value}-{int(task)}class-{model.kind.value}",
+        "version": version,
+        "created_at": datetime.now(UTC),
+        "task": int(task),
+        "model_kind": model.kind.value,
+        "classes": list(model.classes),
+        "category_map": category_map,
+        "class_categories": {c: category.value for c, category in categories.items()},
+        "input": {
+            "layout": dataset.layout.value,
+            "raw_features": list(dataset.transform.raw_features),
+            "onnx_input": graph.input_name,
+        },
+        "output": {"scores": graph.scores_output, "kind": graph.output_kind},
+        "decision": {
+            "benign_classes": [c for c, cat in categories.items() if cat is Category.BENIGN]
+        },
+        "opset": graph.opset,
+        "metrics": {
+            "protocol": evaluation.protocol,
+            "accuracy": evaluation.accuracy,
+            "macro_f1": evaluation.macro_f1,
+            "test_rows": evaluation.test_rows,
+            "per_class_f1": {c: v["f1"] for c, v in evaluation.per_class.items()},
+        },
+        "training": {
+            "protocol": dataset.protocol,
+            "data_fingerprint": dataset.data_fingerprint,
+            "training_manifest_sha256": dataset.training_manifest_sha256,
+            "labels_present": dict(dataset.labels_present),
+            "train_rows": len(dataset.y_train),
+            "seed": dataset.seed,
+            "code_version": code_version(),
+            "library_versions": library_versions(),
+        },
+        "parity": parity.model_dump(),
+    }
+
+
+__all__ = [
+    "PARITY_CHUNK",
+    "bundle_version",
+    "agreeing_rows",
+    "canary_file",
+    "canary_rows",
+    "compare_scores",
+    "export_bundle",
+    "manifest_fields",
+    "serving_scores",
+]
