@@ -138,6 +138,7 @@ def main() -> int:
     parser.add_argument("--generate-rows", type=int, help="write this many synthetic rows first")
     parser.add_argument("--slice-gb", type=float, default=1.0)
     parser.add_argument("--schedulers", default="threads,processes,distributed")
+    parser.add_argument("--repeat", type=int, default=1, help="slice runs per scheduler")
     parser.add_argument("--full-scheduler", default="distributed")
     parser.add_argument("--skip-full", action="store_true")
     parser.add_argument("--delete-data", action="store_true", help="remove --data when done")
@@ -185,14 +186,16 @@ def main() -> int:
         [*me, "--data", str(args.data), "--child", "naive", *map(str, part)]
     )
     print(f"  naive pandas read_csv + concat: {runs['naive_pandas']}")
-    for scheduler in args.schedulers.split(","):
-        out = args.work / f"slice-{scheduler}"
-        shutil.rmtree(out, ignore_errors=True)
-        command = [*me, "--data", str(args.data), "--child", "ingest", "--scheduler", scheduler,
-                   "--out", str(out), *map(str, part)]  # fmt: skip
-        runs[f"ingest_{scheduler}"] = measure(command)
-        print(f"  ingest on {scheduler}: {runs[f'ingest_{scheduler}']}")
-        shutil.rmtree(out, ignore_errors=True)
+    for attempt in range(args.repeat):
+        for scheduler in args.schedulers.split(","):
+            out = args.work / f"slice-{scheduler}"
+            shutil.rmtree(out, ignore_errors=True)
+            command = [*me, "--data", str(args.data), "--child", "ingest", "--scheduler",
+                       scheduler, "--out", str(out), *map(str, part)]  # fmt: skip
+            result = measure(command)
+            runs.setdefault(f"ingest_{scheduler}", []).append(result)  # type: ignore[union-attr]
+            print(f"  ingest on {scheduler} (run {attempt + 1}): {result}")
+            shutil.rmtree(out, ignore_errors=True)
     results["slice"] = runs
 
     if not args.skip_full:

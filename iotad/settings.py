@@ -153,8 +153,9 @@ class OfflineSettings(_Section):
     models_dir: Path = Path("models")
     # The layout to train on when the data holds several (default: the one with the most rows).
     layout: Literal["cic39", "cic46"] | None = None
-    # Without --scheduler: run Dask work on local threads, a process pool, or a local cluster.
-    local_scheduler: Literal["threads", "processes", "distributed"] = "threads"
+    # Without --scheduler: Dask work runs on a local cluster (one worker process per core; the
+    # fastest here, see bench/ingest_scale.py), local threads or a process pool.
+    local_scheduler: Literal["threads", "processes", "distributed"] = "distributed"
     # Balance targets are the study's (8,450 / 33,800 / 84,500 per class) times this factor.
     target_scale: float = Field(default=1.0, gt=0, le=1)
     # SMOTE raises a class to at most this many times its own rows.

@@ -76,7 +76,7 @@ class RunRequest:
     force: bool = False
     export_to: Path | None = None
     scheduler: str | None = None
-    local_scheduler: LocalScheduler = "threads"
+    local_scheduler: LocalScheduler = "distributed"
     seed: int = 42
     data_cfg: DataConfig = field(default_factory=DataConfig)
     sklearn: SklearnConfig = field(default_factory=SklearnConfig)

@@ -3,6 +3,7 @@
 import io
 from pathlib import Path
 
+import pytest
 from rich.console import Console as RichConsole
 
 from iotad.cli.main import main
@@ -20,7 +21,10 @@ def _console() -> tuple[Console, io.StringIO, io.StringIO]:
     return console, out, err
 
 
-def test_run_to_reduce_then_resume(data_tree: Path, tmp_path: Path) -> None:
+def test_run_to_reduce_then_resume(
+    data_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IOTAD_OFFLINE__LOCAL_SCHEDULER", "threads")
     args = ["--log-level", "WARNING", "offline", "run", "--data", str(data_tree / "per_class"),
             "--data", str(data_tree / "ciciot2023_merged39_sample.csv.gz"), "--out", str(tmp_path),
             "--tasks", "2,8", "--to", "reduce"]  # fmt: skip

@@ -27,6 +27,7 @@ def _request(tree: Path, out: Path, **changes: object) -> RunRequest:
         "tasks": (Task.BINARY, Task.CATEGORY),
         "to_stage": Stage.REDUCE,
         "data_cfg": SMALL,
+        "local_scheduler": "threads",
     }
     fields.update(changes)
     return RunRequest(**fields)  # type: ignore[arg-type]

@@ -160,7 +160,7 @@ def test_train_evaluate_export_then_report(
         request = RunRequest(
             data=(data_tree,), out=out, protocol=protocol, tasks=(Task.BINARY, Task.CATEGORY),
             models=(ModelKind.LR, ModelKind.PERCEPTRON), data_cfg=SMALL, export_to=models,
-            command=f"iotad offline run --protocol {protocol}",
+            local_scheduler="threads", command=f"iotad offline run --protocol {protocol}",
         )  # fmt: skip
         summary = run_pipeline(request, _console())
         assert not summary.failures and summary.results == out / protocol / "results"
@@ -184,7 +184,7 @@ def test_train_evaluate_export_then_report(
 def test_to_train_stops_before_evaluation(stand_ins: None, data_tree: Path, tmp_path: Path) -> None:
     request = RunRequest(
         data=(data_tree,), out=tmp_path, tasks=(Task.BINARY,), models=(ModelKind.LR,),
-        data_cfg=SMALL, to_stage=Stage.TRAIN,
+        data_cfg=SMALL, local_scheduler="threads", to_stage=Stage.TRAIN,
     )  # fmt: skip
     summary = run_pipeline(request, _console())
     assert summary.stages[-1].stage is Stage.TRAIN
