@@ -133,7 +133,10 @@ async def handle_batch(
     acked_at = time.time()
     for event in events:
         await stream.ack(event)
-    await app.consumer.commit()
+    if not await app.consumer.commit():
+        # commit() returns False without committing when it only waited for a commit that was
+        # already running; commit again so this batch's offsets are on the broker now.
+        await app.consumer.commit()
     for m in messages:
         key = (m.topic, m.partition)
         runtime.next_offsets[key] = max(runtime.next_offsets.get(key, 0), m.offset + 1)

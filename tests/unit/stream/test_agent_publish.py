@@ -128,8 +128,9 @@ class Recorder:
     async def ack(self, event: FakeEvent) -> None:
         self.log.append(f"ack {event.message.offset}")
 
-    async def commit(self) -> None:
+    async def commit(self) -> bool:
         self.log.append("commit")
+        return True
 
 
 class FakeApp:
