@@ -10,7 +10,8 @@ reduced features in model order, so ``transform.apply(raw rows)`` is exactly the
 * ``study``: after the second standardisation, ``train_test_split(test_size=0.2, stratify=y,
   random_state=42)`` of the balanced set (labels encoded as the study's LabelEncoder does), so
   resampled and SMOTE rows land on both sides, as they did in the study. ``raw_test`` is the
-  inverse transform of ``x_test`` (features outside the mask at their mean).
+  inverse transform of the split's test rows (features outside the mask at their mean), and
+  ``x_test`` is ``transform.apply(raw_test)``: the split's rows up to float32 rounding.
 """
 
 from __future__ import annotations
@@ -151,6 +152,9 @@ def study_dataset(
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=cfg.test_size, stratify=y, random_state=cfg.random_state
     )
+    # Raw rows for the serving path; x_test is what they map to, so the model is scored on
+    # exactly the input the stream worker computes (it differs from the split's rows only by
+    # float32 rounding of the raw values, which could otherwise flip a tree split).
     raw_test = _inverse(transform, np.asarray(x_test, dtype=np.float64))
     return TaskDataset(
         task=task,
@@ -161,7 +165,7 @@ def study_dataset(
         feature_names=tuple(kept),
         x_train=np.asarray(x_train, dtype=np.float32),
         y_train=np.asarray(encoder.inverse_transform(y_train)).astype(str),
-        x_test=np.asarray(x_test, dtype=np.float32),
+        x_test=transform.apply(raw_test),
         y_test=np.asarray(encoder.inverse_transform(y_test)).astype(str),
         raw_test=raw_test,
         transform=transform,

@@ -222,6 +222,7 @@ def run_pipeline(request: RunRequest, console: Console) -> RunSummary:
         tasks = pipeline_data.task_datasets(context, data)
         if runner.wants(Stage.TRAIN):
             summary.failures = pipeline_models.train_evaluate_export(context, data, tasks)
+        if runner.wants(Stage.EVALUATE):
             summary.results = pipeline_models.write_results(context, data, tasks)
     return summary
 

@@ -14,21 +14,21 @@ the run then ends with an error naming every failure.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
-from iotad.errors import ArtifactError, ModelLoadError
+from iotad.errors import ModelLoadError
 from iotad.offline.artifacts import config_hash
 from iotad.offline.pipeline import RunContext, Stage, StageOutcome
 from iotad.offline.pipeline_data import PreparedData, TaskData
+from iotad.offline.stages.evaluate import evaluation_to_dict
 from iotad.offline.types import ModelEvaluation, ModelKind, TaskDataset, TrainedModel
 from iotad.schemas.labels import Task
 
@@ -75,20 +75,10 @@ def train_evaluate_export(
     return failures
 
 
-def _model_side(module: str) -> Any:
-    """A module of the model side (trainers, evaluation, export, model store, report)."""
-    try:
-        return importlib.import_module(f"iotad.offline.{module}")
-    except ModuleNotFoundError as exc:
-        raise ArtifactError(
-            f"the model stages are not available ({exc.name} is missing)",
-            hint="run with --to reduce to stop after the data stages",
-        ) from exc
-
-
 def _load_model(directory: Path) -> TrainedModel:
-    model: TrainedModel = _model_side("model_store").load_trained(directory)
-    return model
+    from iotad.offline.model_store import load_trained
+
+    return load_trained(directory)
 
 
 def _train(
@@ -99,9 +89,11 @@ def _train(
     task = task_data.task
 
     def build(temp: Path) -> StageOutcome:
+        from iotad.offline.model_store import save_trained
+
         started = time.perf_counter()
         model = fit_model(context, dataset, kind)
-        _model_side("model_store").save_trained(model, temp)
+        save_trained(model, temp)
         seconds = time.perf_counter() - started
         report = {"fit_seconds": model.fit_seconds, "params": _jsonable(dict(model.params))}
         rows = {"train": len(dataset.y_train), "test": len(dataset.y_test)}
@@ -125,24 +117,27 @@ def _train(
 def fit_model(context: RunContext, dataset: TaskDataset, kind: ModelKind) -> TrainedModel:
     """Train one model with the model side's trainers."""
     if kind is ModelKind.DNN:
-        dnn: TrainedModel = _model_side("stages.train_keras").train_keras(
-            dataset, context.request.keras
-        )
-        return dnn
-    trainer = _model_side("stages.train_sklearn").train_sklearn
-    (model,) = trainer(dataset, [kind], context.request.sklearn, context.progress)
-    return cast(TrainedModel, model)
+        from iotad.offline.stages.train_keras import train_keras
+
+        return train_keras(dataset, context.request.keras)
+    from iotad.offline.stages.train_sklearn import train_sklearn
+
+    (model,) = train_sklearn(dataset, [kind], context.request.sklearn, context.progress)
+    return model
 
 
 def _evaluate(
     context: RunContext, data: PreparedData, dataset: TaskDataset, model: TrainedModel,
     train_sha: str,
 ) -> tuple[ModelEvaluation, str]:  # fmt: skip
+    from iotad.offline.plots.confusion import plot_confusion
+    from iotad.offline.stages.evaluate import evaluate
+
     def build(temp: Path) -> StageOutcome:
-        evaluation: ModelEvaluation = _model_side("stages.evaluate").evaluate(dataset, model)
-        (temp / EVALUATION_FILE).write_text(json.dumps(evaluation_to_json(evaluation), indent=2))
+        evaluation = evaluate(dataset, model)
+        (temp / EVALUATION_FILE).write_text(json.dumps(evaluation_to_dict(evaluation), indent=2))
         (temp / "classification_report.txt").write_text(evaluation.report_text)
-        _model_side("plots.confusion").plot_confusion(evaluation, temp / "confusion.png")
+        plot_confusion(evaluation, temp / "confusion.png")
         report = {"accuracy": evaluation.accuracy, "macro_f1": evaluation.macro_f1}
         return StageOutcome({"test": evaluation.test_rows}, {}, report)
 
@@ -158,6 +153,7 @@ def _export(
     context: RunContext, data: PreparedData, dataset: TaskDataset, model: TrainedModel,
     evaluation: ModelEvaluation, train_sha: str, evaluate_sha: str,
 ) -> None:  # fmt: skip
+    from iotad.offline.stages.export_onnx import export_bundle
     from iotad.schemas.bundle import load_bundle
 
     request = context.request
@@ -169,8 +165,7 @@ def _export(
         if dest.exists():
             load_bundle(dest)  # the same version is already there: it must still verify
         else:
-            export = _model_side("stages.export_onnx").export_bundle
-            export(dataset, model, evaluation, dest, request.export)
+            export_bundle(dataset, model, evaluation, dest, request.export)
         manifest = load_bundle(dest).manifest
         report = {
             "bundle": str(dest),
@@ -188,26 +183,8 @@ def _export(
     context.runner.run(Stage.EXPORT, key, directory, config, inputs, build)
 
 
-def evaluation_to_json(evaluation: ModelEvaluation) -> dict[str, Any]:
-    """A :class:`ModelEvaluation` as plain JSON."""
-    return {
-        "kind": evaluation.kind.value,
-        "task": int(evaluation.task),
-        "protocol": evaluation.protocol,
-        "accuracy": evaluation.accuracy,
-        "macro_f1": evaluation.macro_f1,
-        "per_class": {k: dict(v) for k, v in evaluation.per_class.items()},
-        "confusion": np.asarray(evaluation.confusion).tolist(),
-        "classes": list(evaluation.classes),
-        "test_rows": evaluation.test_rows,
-        "fit_seconds": evaluation.fit_seconds,
-        "predict_seconds": evaluation.predict_seconds,
-        "report_text": evaluation.report_text,
-    }
-
-
 def evaluation_from_json(value: dict[str, Any]) -> ModelEvaluation:
-    """The inverse of :func:`evaluation_to_json`."""
+    """The inverse of :func:`~iotad.offline.stages.evaluate.evaluation_to_dict`."""
     return ModelEvaluation(
         kind=ModelKind(value["kind"]),
         task=Task(value["task"]),
@@ -256,7 +233,9 @@ def write_results(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     if evaluations:
-        table = _model_side("report").results_table(evaluations)
+        from iotad.offline.report import results_table
+
+        table = results_table(evaluations)
         (staging / "results.md").write_text(table.markdown)
         (staging / "results.csv").write_text(table.csv)
     record = run_record(context, data, tasks, evaluations)
@@ -274,7 +253,6 @@ __all__ = [
     "bundle_version",
     "collect_evaluations",
     "evaluation_from_json",
-    "evaluation_to_json",
     "fit_model",
     "load_evaluation",
     "train_evaluate_export",
