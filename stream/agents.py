@@ -137,6 +137,7 @@ async def handle_batch(
         # commit() returns False without committing when it only waited for a commit that was
         # already running; commit again so this batch's offsets are on the broker now.
         await app.consumer.commit()
+    runtime.metrics.commit_seconds.observe(time.time() - acked_at)
     for m in messages:
         key = (m.topic, m.partition)
         runtime.next_offsets[key] = max(runtime.next_offsets.get(key, 0), m.offset + 1)

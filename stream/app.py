@@ -19,7 +19,7 @@ from iotad.schemas.control import ModelControl
 from iotad.settings import Settings
 from iotad.stream.agents import register_scoring_agent
 from iotad.stream.control_listener import follow_control_topic
-from iotad.stream.lag import refresh_lag
+from iotad.stream.lag import refresh_lag, watch_event_loop
 from iotad.stream.loader import LoadedModel, startup_model
 from iotad.stream.runtime import WorkerRuntime
 from iotad.stream.topics import flows_topic
@@ -106,7 +106,11 @@ def create_app(
     async def consumer_lag() -> None:
         await refresh_lag(app, runtime)
 
+    async def event_loop_lag() -> None:
+        await watch_event_loop(runtime)
+
     app.task(model_control)
+    app.task(event_loop_lag)
     app.timer(settings.stream.lag_interval_s)(consumer_lag)
 
     return app

@@ -1,7 +1,8 @@
-"""Consumer lag per assigned partition: messages written but not yet processed by this worker."""
+"""Lags the worker reports: consumer lag per partition, and how blocked its event loop is."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from iotad.stream.runtime import WorkerRuntime
@@ -30,4 +31,13 @@ async def refresh_lag(app: Any, runtime: WorkerRuntime) -> None:
     runtime.lag.update(lag)
 
 
-__all__ = ["refresh_lag"]
+async def watch_event_loop(runtime: WorkerRuntime, interval_s: float = 0.1) -> None:
+    """Forever: sleep ``interval_s`` and record how much later than asked the loop woke up."""
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        await asyncio.sleep(interval_s)
+        runtime.metrics.loop_lag.observe(max(loop.time() - started - interval_s, 0.0))
+
+
+__all__ = ["refresh_lag", "watch_event_loop"]

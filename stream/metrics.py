@@ -133,15 +133,27 @@ class WorkerMetrics:
             "Core time per batch: decode, validate, vectorise, score, decide, build alerts.",
             SCORING_BUCKETS,
         )
+        self.commit_seconds = BatchHistogram(
+            "iotad_commit_seconds",
+            "Offset commit after each batch (its output already acknowledged by the broker).",
+            SCORING_BUCKETS,
+        )
         self.event_to_alert = BatchHistogram(
             "iotad_event_to_alert_seconds",
             "From a flow's event_time_ms to its alert being acknowledged by the broker.",
             LATENCY_BUCKETS,
         )
+        self.loop_lag = BatchHistogram(
+            "iotad_event_loop_lag_seconds",
+            "How late a 0.1 s sleep on the event loop wakes up (long = the loop was blocked).",
+            SCORING_BUCKETS,
+        )
         for collector in (
+            self.loop_lag,
             self.batch_flows,
             self.scoring_seconds,
             self.batch_seconds,
+            self.commit_seconds,
             self.event_to_alert,
             ConsumerLagCollector(lag_source),
         ):

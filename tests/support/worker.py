@@ -34,13 +34,12 @@ from iotad.schemas.features import FEATURES_39
 from iotad.schemas.labels import (
     BENIGN_LABEL,
     Task,
-    canonical_label,
     category_of_class,
-    label_from_path,
 )
 from iotad.schemas.manifest import CanaryFile
 from iotad.schemas.transform import FeatureTransform
 from iotad.settings import Settings
+from iotad.stream.captures import read_captures
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ciciot2023"
 ZERO_SHA = "0" * 64
@@ -156,23 +155,10 @@ def require_data() -> Path:
 
 
 def real_rows(files: Sequence[str], rows_per_file: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first finite ``rows_per_file`` rows of each file (relative to the data folder)."""
-    import pandas as pd
-
+    """The first valid ``rows_per_file`` rows of each file (relative to the data folder)."""
     data = require_data()
-    xs, ys = [], []
-    for name in files:
-        path = data / name
-        frame = pd.read_csv(path, nrows=rows_per_file * 2)
-        x = frame[list(FEATURES_39)].to_numpy(dtype=np.float64)
-        if "Label" in frame:
-            y = np.asarray([canonical_label(v) for v in frame["Label"]])
-        else:
-            y = np.full(len(frame), label_from_path(path))
-        keep = np.isfinite(x).all(axis=1)
-        xs.append(x[keep][:rows_per_file])
-        ys.append(y[keep][:rows_per_file])
-    return np.concatenate(xs), np.concatenate(ys)
+    x, y, _ = read_captures([data / name for name in files], rows_per_file=rows_per_file)
+    return x, y
 
 
 def train_real_bundle(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 from iotad.schemas.control import ControlAction, ModelControl
@@ -35,9 +36,29 @@ def test_exposition_names_every_metric() -> None:
         'iotad_alerts_total{category="DDoS"} 3.0', "iotad_dead_letters_total",
         "iotad_batch_flows_bucket", "iotad_scoring_seconds_bucket",
         "iotad_event_to_alert_seconds_bucket", "iotad_model_info", "iotad_partitions_assigned",
-        'iotad_consumer_lag{partition="0",topic="flows"} 7.0',
+        'iotad_consumer_lag{partition="0",topic="flows"} 7.0', "iotad_commit_seconds_bucket",
+        "iotad_event_loop_lag_seconds_bucket",
     ):  # fmt: skip
         assert name in text
+
+
+def test_event_loop_watch_records_lag(bundles: dict[str, Path], tmp_path: Path) -> None:
+    from iotad.stream.lag import watch_event_loop
+
+    runtime = _runtime(bundles, tmp_path)
+
+    async def run() -> None:
+        watcher = asyncio.create_task(watch_event_loop(runtime, interval_s=0.01))
+        await asyncio.sleep(0.05)
+        time.sleep(0.05)  # block the loop: the next wake-up is late
+        await asyncio.sleep(0.03)
+        watcher.cancel()
+
+    asyncio.run(run())
+    text = runtime.metrics.exposition().decode()
+    slow = float(text.split('iotad_event_loop_lag_seconds_bucket{le="0.025"} ')[1].split()[0])
+    total = float(text.split("iotad_event_loop_lag_seconds_count ")[1].split()[0])
+    assert total >= 3 and slow < total  # one observation is later than 25 ms
 
 
 def _runtime(bundles: dict[str, Path], tmp_path: Path) -> WorkerRuntime:
