@@ -96,7 +96,8 @@ def child_ingest(scheduler: str, out: Path, files: list[Path]) -> None:
     """(child) The pipeline's ingest stage on ``files``."""
     from iotad.offline.config import IngestConfig
     from iotad.offline.scheduler import DaskExecutor
-    from iotad.offline.stages.ingest import discover_sources, ingest
+    from iotad.offline.sources import discover_sources
+    from iotad.offline.stages.ingest import ingest
 
     sources, _ = discover_sources(files)
     started = time.perf_counter()

@@ -208,15 +208,17 @@ def run_pipeline(request: RunRequest, console: Console) -> RunSummary:
         bundles that fail their parity check (``ModelLoadError``).
     """
     from iotad.offline import pipeline_data, pipeline_models
+    from iotad.offline.sources import discover_sources
 
     runner = StageRunner(request.from_stage, request.to_stage, request.force, console)
     summary = RunSummary(request.out, request.protocol, runner.records)
+    sources = discover_sources(request.data)  # bad --data fails before any worker starts
     with (
         DaskExecutor(request.scheduler, request.local_scheduler) as executor,
         console.progress() as progress,
     ):
         context = RunContext(request, runner, executor, progress, console)
-        data = pipeline_data.prepare(context)
+        data = pipeline_data.prepare(context, *sources)
         if data is None:
             return summary
         tasks = pipeline_data.task_datasets(context, data)

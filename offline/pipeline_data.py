@@ -37,6 +37,7 @@ from iotad.offline.frames import (
 )
 from iotad.offline.pipeline import RunContext, Stage, StageOutcome
 from iotad.offline.plots.correlation import plot_correlation
+from iotad.offline.sources import SkippedFile, SourceFile
 from iotad.offline.stages import balance as balance_stage
 from iotad.offline.stages import clean as clean_stage
 from iotad.offline.stages import ingest as ingest_stage
@@ -129,11 +130,16 @@ def _sha256_json(value: object) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def prepare(context: RunContext) -> PreparedData | None:
-    """Run (or reuse) the shared stages up to ``scale``; None if the run stops before scale."""
+def prepare(
+    context: RunContext, sources: Sequence[SourceFile], skipped: Sequence[SkippedFile]
+) -> PreparedData | None:
+    """Run (or reuse) the shared stages up to ``scale``; None if the run stops before scale.
+
+    ``sources`` and ``skipped`` are what :func:`~iotad.offline.sources.discover_sources` found
+    under ``--data``.
+    """
     request, runner = context.request, context.runner
     paths = ArtifactPaths(request.out, request.protocol)
-    sources, skipped = ingest_stage.discover_sources(request.data)
     fingerprint = _sha256_json([(s.name, s.size, s.mtime_ns) for s in sources])
 
     def build_ingest(temp: Path) -> StageOutcome:

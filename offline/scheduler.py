@@ -66,12 +66,13 @@ class DaskExecutor:
             if self.address:
                 self._client = self._stack.enter_context(distributed.Client(self.address))
             else:
+                self._stack.enter_context(_quiet_logger("distributed", logging.WARNING))
                 cluster = self._stack.enter_context(
                     distributed.LocalCluster(
                         n_workers=self.workers,
                         threads_per_worker=1,
                         processes=True,
-                        dashboard_address=None,
+                        dashboard_address=":0",
                         silence_logs=logging.WARNING,
                     )
                 )
@@ -118,6 +119,18 @@ class DaskExecutor:
         for _ in _module("distributed").as_completed(futures):
             tracker.advance(task)
         return [future.result() for future in futures]
+
+
+@contextmanager
+def _quiet_logger(name: str, level: int) -> Iterator[None]:
+    """Raise a library logger's level for the block (a local cluster logs every worker's start)."""
+    logger_ = logging.getLogger(name)
+    before = logger_.level
+    logger_.setLevel(level)
+    try:
+        yield
+    finally:
+        logger_.setLevel(before)
 
 
 def _module(name: str) -> Any:

@@ -9,8 +9,9 @@ from support.offline_data import write_fixture_tree
 from iotad.offline.config import CleanConfig, IngestConfig
 from iotad.offline.frames import parquet_parts
 from iotad.offline.scheduler import DaskExecutor
+from iotad.offline.sources import discover_sources
 from iotad.offline.stages.clean import clean
-from iotad.offline.stages.ingest import discover_sources, ingest
+from iotad.offline.stages.ingest import ingest
 from iotad.schemas.features import FEATURES_39
 
 

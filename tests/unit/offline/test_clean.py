@@ -9,8 +9,9 @@ from support.offline_data import MERGED, head_lines, write_csv
 from iotad.offline.config import CleanConfig, IngestConfig
 from iotad.offline.frames import parquet_parts, read_frame
 from iotad.offline.scheduler import DaskExecutor
+from iotad.offline.sources import discover_sources
 from iotad.offline.stages.clean import CleanReport, clean, first_copies
-from iotad.offline.stages.ingest import discover_sources, ingest
+from iotad.offline.stages.ingest import ingest
 from iotad.schemas.features import FEATURES_39
 
 

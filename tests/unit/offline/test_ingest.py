@@ -18,12 +18,8 @@ from iotad.errors import DataError
 from iotad.offline.config import IngestConfig
 from iotad.offline.frames import parquet_parts, read_frame
 from iotad.offline.scheduler import DaskExecutor
-from iotad.offline.stages.ingest import (
-    IngestReport,
-    choose_layout,
-    discover_sources,
-    ingest,
-)
+from iotad.offline.sources import discover_sources
+from iotad.offline.stages.ingest import IngestReport, choose_layout, ingest
 from iotad.schemas.features import FEATURES_39, FEATURES_46, FeatureLayout
 from iotad.schemas.labels import LABELS, canonical_label
 

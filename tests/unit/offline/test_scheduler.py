@@ -49,7 +49,7 @@ def test_dask_collections_use_the_chosen_scheduler() -> None:
 def test_an_existing_cluster_is_used_and_left_running() -> None:
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster:
         progress = CountingProgress()
         with DaskExecutor(address=cluster.scheduler_address) as executor:
             assert executor.map(math.factorial, [4, 5], progress=progress) == [24, 120]

@@ -10,7 +10,8 @@ from support.offline_data import require_data
 from iotad.offline.config import IngestConfig
 from iotad.offline.frames import parquet_parts, read_frame
 from iotad.offline.scheduler import DaskExecutor
-from iotad.offline.stages.ingest import discover_sources, ingest
+from iotad.offline.sources import discover_sources
+from iotad.offline.stages.ingest import ingest
 from iotad.offline.synth import FULL_ROWS, SynthRequest, class_counts, write_synthetic
 from iotad.offline.synth_stats import (
     QUANTILE_COLUMNS,
