@@ -143,15 +143,16 @@ async def handle_batch(
         runtime.next_offsets[key] = max(runtime.next_offsets.get(key, 0), m.offset + 1)
     _log_dead_letters(outcome)
     record_outcome(runtime, outcome, acked_at)
-    logger.debug(
-        "batch scored by %s: %d flows, %d alerts, %d benign, %d dead letters",
-        loaded.manifest.reference,
-        outcome.scored,
-        len(outcome.alerts),
-        outcome.benign,
-        len(outcome.dead_letters),
-        extra=batch_extra(messages),
-    )
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "batch scored by %s: %d flows, %d alerts, %d benign, %d dead letters",
+            loaded.manifest.reference,
+            outcome.scored,
+            len(outcome.alerts),
+            outcome.benign,
+            len(outcome.dead_letters),
+            extra=batch_extra(messages),
+        )
 
 
 def output_producer(runtime: WorkerRuntime) -> Any:
