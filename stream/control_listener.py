@@ -23,6 +23,7 @@ from iotad.schemas.messages import ModelRef
 from iotad.stream.loader import LoadedModel, load_model
 from iotad.stream.model_control import control_event
 from iotad.stream.runtime import WorkerRuntime
+from iotad.stream.topics import missing_topics
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,22 @@ def parse_control(raw: bytes | None, where: dict[str, Any]) -> ModelControl | No
         return None
 
 
+def _verify(runtime: WorkerRuntime, path: Path) -> LoadedModel:
+    """Load and verify ``path`` for this worker, including the alert topics it would need."""
+    loaded = load_model(
+        path, runtime.settings.stream, serving_spec=runtime.slot.current.serving.spec
+    )
+    if runtime.topics.per_category_alerts:
+        needed = runtime.topics.required(loaded.serving.policy.categories)
+        missing = missing_topics(runtime.settings, needed)
+        if missing:
+            raise ModelLoadError(
+                f"bundle {loaded.manifest.reference} needs alert topics that do not exist: "
+                f"{', '.join(missing)}"
+            )
+    return loaded
+
+
 async def handle_request(event: ModelControl, runtime: WorkerRuntime, reply: Reply) -> None:
     """Load, verify and swap in the bundle a promote/rollback names; answer either way."""
     current = runtime.slot.current
@@ -55,10 +72,7 @@ async def handle_request(event: ModelControl, runtime: WorkerRuntime, reply: Rep
     )
     loop = asyncio.get_running_loop()
     try:
-        loaded: LoadedModel = await loop.run_in_executor(
-            None,
-            lambda: load_model(path, runtime.settings.stream, serving_spec=current.serving.spec),
-        )
+        loaded: LoadedModel = await loop.run_in_executor(None, lambda: _verify(runtime, path))
         if event.model is not None and event.model != loaded.serving.model:
             raise ModelLoadError(
                 f"bundle at {path} is {loaded.serving.model.name}@{loaded.serving.model.version} "

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from iotad.errors import BrokerError
 from iotad.schemas.labels import Category
-from iotad.settings import TopicSettings
+from iotad.settings import Settings, TopicSettings
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,32 @@ class WorkerTopics:
         return tuple(dict.fromkeys(names))
 
 
+def missing_topics(settings: Settings, required: Sequence[str]) -> list[str]:
+    """The ``required`` topics the broker does not have.
+
+    Raises
+    ------
+    BrokerError
+        if the broker cannot be reached.
+    """
+    from kafka import KafkaConsumer
+    from kafka.errors import KafkaError
+
+    try:
+        consumer = KafkaConsumer(
+            bootstrap_servers=settings.kafka.bootstrap_servers.split(","),
+            client_id=f"{settings.kafka.client_id}-preflight",
+            request_timeout_ms=int(settings.kafka.request_timeout_s * 1000) + 1000,
+        )
+    except KafkaError as exc:
+        raise broker_unreachable(settings.kafka.bootstrap_servers, exc) from exc
+    try:
+        existing = consumer.topics()
+    finally:
+        consumer.close()
+    return [t for t in required if t not in existing]
+
+
 def flows_topic(app: Any, topics: WorkerTopics) -> Any:
     """The Faust topic of incoming flows: raw bytes in, decoded by the core (not by Faust)."""
     return app.topic(
@@ -58,4 +85,4 @@ def broker_unreachable(bootstrap_servers: str, reason: object) -> BrokerError:
     )
 
 
-__all__ = ["WorkerTopics", "broker_unreachable", "flows_topic"]
+__all__ = ["WorkerTopics", "broker_unreachable", "flows_topic", "missing_topics"]

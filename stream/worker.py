@@ -16,35 +16,9 @@ from iotad.errors import BrokerError
 from iotad.settings import Settings
 from iotad.stream.app import create_app
 from iotad.stream.loader import LoadedModel, startup_model
-from iotad.stream.topics import WorkerTopics, broker_unreachable
+from iotad.stream.topics import WorkerTopics, missing_topics
 
 logger = logging.getLogger(__name__)
-
-
-def missing_topics(settings: Settings, required: tuple[str, ...]) -> list[str]:
-    """The ``required`` topics the broker does not have.
-
-    Raises
-    ------
-    BrokerError
-        if the broker cannot be reached.
-    """
-    from kafka import KafkaConsumer
-    from kafka.errors import KafkaError
-
-    try:
-        consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka.bootstrap_servers.split(","),
-            client_id=f"{settings.kafka.client_id}-preflight",
-            request_timeout_ms=int(settings.kafka.request_timeout_s * 1000) + 1000,
-        )
-    except KafkaError as exc:
-        raise broker_unreachable(settings.kafka.bootstrap_servers, exc) from exc
-    try:
-        existing = consumer.topics()
-    finally:
-        consumer.close()
-    return [t for t in required if t not in existing]
 
 
 def preflight(settings: Settings, loaded: LoadedModel) -> None:
@@ -108,4 +82,4 @@ def run_worker(settings: Settings, *, bundle: Path | None = None) -> int:
     return 0
 
 
-__all__ = ["missing_topics", "preflight", "run_worker"]
+__all__ = ["preflight", "run_worker"]
