@@ -138,8 +138,13 @@ def is_current(directory: Path, stage_config_hash: str, inputs: Mapping[str, str
 
 @contextmanager
 def staging(directory: Path) -> Iterator[Path]:
-    """A fresh staging directory beside ``directory``; removed again if the block fails."""
+    """A fresh staging directory beside ``directory``; removed again if the block fails.
+
+    Staging directories a killed run left behind for the same artifact are removed first.
+    """
     directory.parent.mkdir(parents=True, exist_ok=True)
+    for stale in directory.parent.glob(f".{directory.name}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
     try:
         yield temp

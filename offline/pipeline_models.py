@@ -19,13 +19,14 @@ import logging
 import shutil
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from iotad.errors import ModelLoadError
-from iotad.offline.artifacts import config_hash
+from iotad.offline.artifacts import config_hash, manifest_sha256, read_manifest
 from iotad.offline.pipeline import RunContext, Stage, StageOutcome
 from iotad.offline.pipeline_data import PreparedData, TaskData
 from iotad.offline.stages.evaluate import evaluation_to_dict
@@ -99,8 +100,18 @@ def _train(
         rows = {"train": len(dataset.y_train), "test": len(dataset.y_test)}
         return StageOutcome(rows, {}, report, request.seed, {"fit": seconds})
 
+    key = f"{request.protocol}/task{int(task)}/{kind.value}"
+    directory = data.paths.model(Stage.TRAIN, task, kind.value)
+    inputs = {"reduce": task_data.shas["reduce"]}
+    config = train_config(context, kind)
+    return context.runner.run(Stage.TRAIN, key, directory, config, inputs, build)
+
+
+def train_config(context: RunContext, kind: ModelKind) -> str:
+    """The config hash of a model's train stage."""
+    request = context.request
     model_config = request.keras if kind is ModelKind.DNN else request.sklearn
-    config = config_hash(
+    return config_hash(
         {
             "model": model_config.model_dump(),
             "kind": kind.value,
@@ -108,10 +119,6 @@ def _train(
             "seed": request.seed,
         }
     )
-    key = f"{request.protocol}/task{int(task)}/{kind.value}"
-    directory = data.paths.model(Stage.TRAIN, task, kind.value)
-    inputs = {"reduce": task_data.shas["reduce"]}
-    return context.runner.run(Stage.TRAIN, key, directory, config, inputs, build)
 
 
 def fit_model(context: RunContext, dataset: TaskDataset, kind: ModelKind) -> TrainedModel:
@@ -210,14 +217,44 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def collect_evaluations(context: RunContext, data: PreparedData) -> list[ModelEvaluation]:
-    """Every finished evaluation of the requested tasks and models, in request order."""
+@dataclass(frozen=True)
+class EvaluatedModel:
+    """A model evaluated on a task's current data, and its bundle if it was exported."""
+
+    evaluation: ModelEvaluation
+    bundle: str | None
+
+
+def collect_evaluations(
+    context: RunContext, data: PreparedData, tasks: Sequence[TaskData]
+) -> list[EvaluatedModel]:
+    """Every model evaluated on the current data of the requested tasks, in task, model order.
+
+    Models from earlier runs count (a run may train a few models at a time), but only when their
+    train artifact was made from the task's current ``reduce`` output with the current settings,
+    and their evaluation from that very model.
+    """
     found = []
-    for task in context.request.tasks:
-        for kind in context.request.models:
-            directory = data.paths.model(Stage.EVALUATE, task, kind.value)
-            if (directory / EVALUATION_FILE).is_file():
-                found.append(load_evaluation(directory))
+    for task_data in tasks:
+        reduce_sha = task_data.shas.get("reduce")
+        if reduce_sha is None:
+            continue
+        for kind in ModelKind:
+            train_dir = data.paths.model(Stage.TRAIN, task_data.task, kind.value)
+            train = read_manifest(train_dir)
+            if train is None or train.inputs.get("reduce") != reduce_sha:
+                continue
+            if train.config_hash != train_config(context, kind):
+                continue
+            train_sha = manifest_sha256(train_dir)
+            evaluate_dir = data.paths.model(Stage.EVALUATE, task_data.task, kind.value)
+            evaluated = read_manifest(evaluate_dir)
+            if evaluated is None or evaluated.inputs.get("train") != train_sha:
+                continue
+            exported = read_manifest(data.paths.model(Stage.EXPORT, task_data.task, kind.value))
+            current = exported is not None and exported.inputs.get("train") == train_sha
+            bundle = str(exported.report["bundle"]) if exported is not None and current else None
+            found.append(EvaluatedModel(load_evaluation(evaluate_dir), bundle))
     return found
 
 
@@ -227,18 +264,18 @@ def write_results(
     """Write the protocol's results table (Markdown + CSV) and ``run.json``; return the folder."""
     from iotad.offline.summary import run_record
 
-    evaluations = collect_evaluations(context, data)
+    evaluated = collect_evaluations(context, data, tasks)
     results = data.paths.results
     staging = results.with_name(".results.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    if evaluations:
+    if evaluated:
         from iotad.offline.report import results_table
 
-        table = results_table(evaluations)
+        table = results_table([e.evaluation for e in evaluated])
         (staging / "results.md").write_text(table.markdown)
         (staging / "results.csv").write_text(table.csv)
-    record = run_record(context, data, tasks, evaluations)
+    record = run_record(context, data, tasks, evaluated)
     (staging / RUN_FILE).write_text(json.dumps(record, indent=2, sort_keys=True))
     shutil.rmtree(results, ignore_errors=True)
     staging.replace(results)
@@ -251,10 +288,12 @@ __all__ = [
     "RUN_FILE",
     "bundle_root",
     "bundle_version",
+    "EvaluatedModel",
     "collect_evaluations",
     "evaluation_from_json",
     "fit_model",
     "load_evaluation",
+    "train_config",
     "train_evaluate_export",
     "write_results",
 ]

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from iotad.errors import ArtifactError
 from iotad.offline.artifacts import code_version
-from iotad.offline.types import ModelEvaluation
 from iotad.schemas.labels import LABELS
 
 if TYPE_CHECKING:
     from iotad.offline.pipeline import RunContext
     from iotad.offline.pipeline_data import PreparedData, TaskData
+    from iotad.offline.pipeline_models import EvaluatedModel
 
 PROTOCOLS: tuple[str, ...] = ("holdout", "study")
 MAX_FIGURE_BYTES = 300_000
@@ -28,7 +28,7 @@ def run_record(
     context: RunContext,
     data: PreparedData,
     tasks: Sequence[TaskData],
-    evaluations: Sequence[ModelEvaluation],
+    evaluated: Sequence[EvaluatedModel],
 ) -> dict[str, Any]:
     """Everything a reader needs to trust a protocol's results (written as ``run.json``)."""
     request = context.request
@@ -60,15 +60,16 @@ def run_record(
         "tasks": [_task_record(t) for t in tasks],
         "models": [
             {
-                "task": int(e.task),
-                "model": e.kind.value,
-                "accuracy": e.accuracy,
-                "macro_f1": e.macro_f1,
-                "test_rows": e.test_rows,
-                "fit_seconds": e.fit_seconds,
-                "predict_seconds": e.predict_seconds,
+                "task": int(m.evaluation.task),
+                "model": m.evaluation.kind.value,
+                "accuracy": m.evaluation.accuracy,
+                "macro_f1": m.evaluation.macro_f1,
+                "test_rows": m.evaluation.test_rows,
+                "fit_seconds": m.evaluation.fit_seconds,
+                "predict_seconds": m.evaluation.predict_seconds,
+                "bundle": m.bundle,
             }
-            for e in evaluations
+            for m in evaluated
         ],
         "stages": [
             {
@@ -123,6 +124,18 @@ def _side_by_side(runs: Mapping[str, dict[str, Any]]) -> list[str]:
             )
         lines.append(f"| {task} | {model} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _missing_bundles(runs: Mapping[str, dict[str, Any]]) -> list[str]:
+    missing = [
+        f"{protocol} task {m['task']} {m['model']}"
+        for protocol, run in runs.items()
+        for m in run["models"]
+        if not m.get("bundle")
+    ]
+    if not missing:
+        return []
+    return [f"Evaluated but not exported as a bundle: {', '.join(missing)}.", ""]
 
 
 def _data_section(runs: Mapping[str, dict[str, Any]]) -> list[str]:
@@ -194,6 +207,7 @@ def write_report(out: Path, dest: Path, *, figures: bool = True) -> Path:
         "",
         *_side_by_side(runs),
         "",
+        *_missing_bundles(runs),
         "## Data used",
         "",
         *_data_section(runs),

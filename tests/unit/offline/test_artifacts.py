@@ -79,3 +79,12 @@ def test_config_hash_follows_the_values() -> None:
     changed = DataConfig(balance=BalanceConfig(target_scale=0.5))
     assert config_hash(changed) != config_hash(DataConfig())
     assert config_hash({"b": 1, "a": 2}) == config_hash({"a": 2, "b": 1})
+
+
+def test_staging_left_by_a_killed_run_is_cleared(tmp_path: Path) -> None:
+    leftover = tmp_path / ".clean.abc.tmp"
+    leftover.mkdir()
+    (leftover / "half.parquet").write_bytes(b"x")
+    with staging(tmp_path / "clean") as temp:
+        publish(temp, tmp_path / "clean", _manifest())
+    assert [p.name for p in tmp_path.iterdir()] == ["clean"]
