@@ -404,7 +404,7 @@ def _dataset(
 
 def dataset_notes(data: PreparedData, task_data: TaskData) -> tuple[str, ...]:
     """Human-readable facts about a task's data that every result should carry."""
-    notes = [f"trained on the {data.layout.value} layout"]
+    notes = [f"Trained on the {data.layout.value} layout"]
     others = {k: v for k, v in data.ingest_report["rows_by_layout"].items() if k != data.layout}
     notes += [
         f"{layout} rows ingested but not trained on: {rows}" for layout, rows in others.items()
@@ -412,14 +412,14 @@ def dataset_notes(data: PreparedData, task_data: TaskData) -> tuple[str, ...]:
     plan = task_data.balance_report
     if plan.get("target_scaled_down"):
         notes.append(
-            f"balance target {plan['requested_target']} scaled down to {plan['target']} "
+            f"Balance target {plan['requested_target']} scaled down to {plan['target']} "
             "(the largest class)"
         )
     if plan.get("skipped"):
-        notes.append(f"classes too small to keep: {', '.join(plan['skipped'])}")
+        notes.append(f"Classes too small to keep: {', '.join(plan['skipped'])}")
     if data.split_report is not None and data.split_report["excluded_labels"]:
         notes.append(
-            "labels too small to split, left out: "
+            "Labels too small to split, left out: "
             + ", ".join(data.split_report["excluded_labels"])
         )
     return tuple(notes)

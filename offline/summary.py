@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from iotad.errors import ArtifactError
 from iotad.offline.artifacts import code_version
+from iotad.offline.types import ModelKind
 from iotad.schemas.labels import LABELS
 
 if TYPE_CHECKING:
@@ -115,7 +116,8 @@ def _side_by_side(runs: Mapping[str, dict[str, Any]]) -> list[str]:
         "| task | model | " + " | ".join(f"{p} accuracy | {p} macro-F1" for p in runs) + " |",
         "|---|---|" + "---:|---:|" * len(runs),
     ]
-    for (task, model), by in sorted(rows.items()):
+    order = [kind.value for kind in ModelKind]
+    for (task, model), by in sorted(rows.items(), key=lambda kv: (kv[0][0], order.index(kv[0][1]))):
         cells = []
         for protocol in runs:
             found = by.get(protocol)
@@ -171,7 +173,7 @@ def _task_notes(runs: Mapping[str, dict[str, Any]]) -> list[str]:
             lines.append(
                 head + f"{len(task['classes'])} classes, {task['train_rows']} training rows, "
                 f"{task['test_rows']} test rows, {len(task['features'])} features; balance target "
-                f"{balance.get('target')} (study: {balance.get('requested_target')}). "
+                f"{balance.get('target')} (requested: {balance.get('requested_target')}). "
                 + " ".join(f"{n.rstrip('.')}." for n in task["notes"])
             )
     return lines
