@@ -1,7 +1,8 @@
 """Stage ``export_onnx``: a trained model → a verified model bundle (``iotad.schemas.bundle``).
 
 The bundle holds the ONNX graph (input: the scaled, masked float32 vector), the saved scaler and
-feature mask (``dataset.transform``), canary rows, the full evaluation and ``manifest.json``.
+feature mask (``dataset.transform``), canary rows, ``metrics.json`` (the full evaluation, the
+parity result, the ONNX size) and ``manifest.json``.
 
 **Parity gate.** Before the bundle is published, it is written to a staging directory and read
 back through the stream worker's own path, :func:`~iotad.schemas.bundle.load_bundle` +
@@ -10,7 +11,7 @@ check), and every held-out raw row (``dataset.raw_test``) is scored. The native 
 ``dataset.x_test``. Export fails, and publishes nothing, unless both give the same class on at
 least ``min_class_agreement`` of the rows (a row whose native scores tie within ``score_atol``
 agrees on either of the tied classes) and every class score agrees within ``score_atol``
-(1e-4 by default, for every model kind: measured differences are ≤ 1e-5, see docs/models.md).
+(1e-4 by default, for every model kind; each manifest records the measured difference).
 The manifest records the result.
 """
 
@@ -129,7 +130,11 @@ class _BundleParts:
             scaler=scaler,
             feature_mask=mask,
             canary=self.canary,
-            metrics={**evaluation_to_dict(self.evaluation), "parity": parity.model_dump()},
+            metrics={
+                **evaluation_to_dict(self.evaluation),
+                "parity": parity.model_dump(),
+                "onnx_bytes": self.graph.size_bytes,
+            },
         )
 
 
