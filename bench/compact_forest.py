@@ -23,9 +23,15 @@ measured here — must also stay ≤ 25 MB. Among qualifying candidates the most
 largest worst-task margin of mean macro-F1 over the full forest; size and speed have room to
 spare); the script says whether that is the configured ``GATEWAY_FOREST``.
 
+With ``--balanced DIR`` it instead checks the configured ``GATEWAY_FOREST`` at full scale: it
+trains it on a balance artifact of ``iotad offline run`` (e.g. the 34-class holdout training set,
+``var/offline/holdout/balance/task34``) and prints its leaves, leaf weights and ONNX size.
+
 Run from the repository root (the data loader lives with the test fixtures)::
 
     PYTHONPATH=tests .venv/bin/python bench/compact_forest.py
+    PYTHONPATH=tests .venv/bin/python bench/compact_forest.py \
+        --balanced var/offline/holdout/balance/task34
 """
 
 from __future__ import annotations
@@ -197,6 +203,32 @@ def show(task: Task, rows: list[Measured], full: Measured) -> None:
         )
 
 
+def size_at_scale(directory: Path) -> None:
+    """Train ``GATEWAY_FOREST`` on a pipeline balance artifact; print its size as ONNX."""
+    from iotad.offline.models.estimators import build_estimator
+    from iotad.offline.models.forest_onnx import forest_to_onnx
+    from iotad.offline.pipeline_data import load_balanced
+
+    balanced = load_balanced(directory)
+    classes = sorted(set(balanced.y.tolist()))
+    codes = np.searchsorted(classes, balanced.y)
+    forest = build_estimator(ModelKind.RF_COMPACT, Task.LABEL, SklearnConfig(), 42)
+    started = time.perf_counter()
+    forest.fit(balanced.x, codes)
+    seconds = time.perf_counter() - started
+    graph = forest_to_onnx(forest, balanced.x.shape[1], 17, "features", "probabilities")
+    weights = next(a for a in graph.graph.node[0].attribute if a.name == "class_weights")
+    leaves = sum(int(tree.tree_.n_leaves) for tree in forest.estimators_)
+    print(
+        f"{directory}: {len(codes):,} rows, {len(classes)} classes, {balanced.x.shape[1]} features"
+    )
+    print(
+        f"{label(GATEWAY_FOREST)}: fit {seconds:.0f} s, {leaves:,} leaves, "
+        f"{len(weights.floats):,} leaf weights, ONNX {graph.ByteSize() / 1e6:.1f} MB "
+        f"(limit {MAX_BUNDLE_BYTES / 1e6:.0f} MB for the whole bundle)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", default="34,8", help="tasks, e.g. 34,8")
@@ -206,8 +238,13 @@ def main() -> None:
     parser.add_argument(
         "--skl2onnx", action="store_true", help="also convert with skl2onnx to compare sizes"
     )
+    parser.add_argument("--balanced", type=Path, help="size check on a pipeline balance artifact")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.balanced:
+        print(describe())
+        size_at_scale(args.balanced)
+        return
     from support.offline_data import require_data
     from support.task_datasets import make_task_dataset
 

@@ -12,14 +12,9 @@ from support.task_datasets import synthetic_task_dataset
 from iotad.errors import DataError, ModelLoadError
 from iotad.offline.config import ExportConfig, SklearnConfig
 from iotad.offline.models.onnx_graphs import to_onnx
+from iotad.offline.models.parity import canary_rows, compare_scores
 from iotad.offline.stages.evaluate import evaluate
-from iotad.offline.stages.export_onnx import (
-    bundle_version,
-    canary_rows,
-    compare_scores,
-    export_bundle,
-    manifest_fields,
-)
+from iotad.offline.stages.export_onnx import bundle_version, export_bundle, manifest_fields
 from iotad.offline.stages.train_sklearn import train_sklearn
 from iotad.offline.types import ModelKind
 from iotad.schemas.labels import Task
@@ -99,4 +94,7 @@ def test_export_refuses_existing_bundles_and_mismatched_rows(tmp_path: Path) -> 
     short = dataclasses.replace(dataset, raw_test=dataset.raw_test[:-1])
     with pytest.raises(DataError, match="matching raw_test and x_test"):
         export_bundle(short, model, evaluation, tmp_path / "new", CFG)
+    with pytest.raises(DataError, match="trained for the 8-class"):
+        other = dataclasses.replace(model, task=Task.CATEGORY)
+        export_bundle(dataset, other, evaluation, tmp_path / "new", CFG)
     assert not (tmp_path / "new").exists()
