@@ -25,7 +25,9 @@ spare); the script says whether that is the configured ``GATEWAY_FOREST``.
 
 With ``--balanced DIR`` it instead checks the configured ``GATEWAY_FOREST`` at full scale: it
 trains it on a balance artifact of ``iotad offline run`` (e.g. the 34-class holdout training set,
-``var/offline/holdout/balance/task34``) and prints its leaves, leaf weights and ONNX size.
+``var/offline/holdout/balance/task34``) and prints its leaves, leaf weights and ONNX size. With
+``--convert DIR`` it converts a forest the pipeline trained (a ``train`` artifact, e.g.
+``var/offline/holdout/train/task34/rf``) and prints the time, the size and the peak memory.
 
 Run from the repository root (the data loader lives with the test fixtures)::
 
@@ -229,6 +231,38 @@ def size_at_scale(directory: Path) -> None:
     )
 
 
+def convert_trained(directory: Path) -> None:
+    """Convert a trained forest of the pipeline; print time, size and the process's peak RSS."""
+    import resource
+
+    import onnxruntime as ort
+
+    from iotad.offline.model_store import load_trained
+    from iotad.offline.models.onnx_graphs import to_onnx
+
+    def peak_gb() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+    started = time.perf_counter()
+    model = load_trained(directory)
+    forest = model.estimator
+    leaves = sum(int(tree.tree_.n_leaves) for tree in forest.estimators_)
+    print(
+        f"{directory}: {model.kind.value}, {len(forest.estimators_)} trees, {leaves:,} leaves, "
+        f"{len(model.classes)} classes; loaded in {time.perf_counter() - started:.0f} s, "
+        f"peak RSS {peak_gb():.1f} GiB"
+    )
+    started = time.perf_counter()
+    graph = to_onnx(model, int(forest.n_features_in_), 17)
+    print(
+        f"converted in {time.perf_counter() - started:.0f} s: {graph.size_bytes / 1e6:.0f} MB, "
+        f"peak RSS {peak_gb():.1f} GiB"
+    )
+    started = time.perf_counter()
+    ort.InferenceSession(graph.model, providers=["CPUExecutionProvider"])
+    print(f"onnxruntime session in {time.perf_counter() - started:.0f} s, peak {peak_gb():.1f} GiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", default="34,8", help="tasks, e.g. 34,8")
@@ -239,8 +273,13 @@ def main() -> None:
         "--skl2onnx", action="store_true", help="also convert with skl2onnx to compare sizes"
     )
     parser.add_argument("--balanced", type=Path, help="size check on a pipeline balance artifact")
+    parser.add_argument("--convert", type=Path, help="convert a pipeline-trained forest")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.convert:
+        print(describe())
+        convert_trained(args.convert)
+        return
     if args.balanced:
         print(describe())
         size_at_scale(args.balanced)
