@@ -1,20 +1,24 @@
-"""Building and publishing model-control events (``iotad.model_control.v1``).
+"""Building and publishing model-control events (``iotad.model_control.v1``), and the promote and
+rollback operations built on them.
 
-Used by ``iotad models promote|rollback`` (kafka-python, no Faust needed) and, for replies, by the
-worker's control listener.
+:func:`promote_bundle` and :func:`rollback_bundle` are the one implementation of a hot swap,
+used by ``iotad models promote|rollback`` and by ``iotad demo`` (kafka-python, no Faust needed);
+the worker's control listener uses :func:`control_event` for its replies.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
-from iotad.errors import BrokerError
+from iotad.errors import BrokerError, ModelLoadError
 from iotad.schemas.control import ControlAction, ModelControl
 from iotad.schemas.manifest import BundleManifest
 from iotad.schemas.messages import ModelRef
 from iotad.settings import Settings
+from iotad.stream.state import ActiveBundleStore, BundleRecord
 from iotad.stream.topics import broker_unreachable
 
 
@@ -110,13 +114,20 @@ class ReplyWatcher:
             self._consumer.position(tp)
 
     def replies(
-        self, request_id: str, timeout_s: float, quiet_s: float = 2.0
+        self,
+        request_id: str,
+        timeout_s: float,
+        quiet_s: float = 2.0,
+        expected: int | None = None,
     ) -> list[ModelControl]:
-        """Replies to ``request_id`` until ``timeout_s``, or ``quiet_s`` after the last one."""
+        """Replies to ``request_id`` until ``timeout_s``, or ``quiet_s`` after the last one, or
+        as soon as ``expected`` replies (when given) have come."""
         found: list[ModelControl] = []
         deadline = time.monotonic() + timeout_s
         last = None
         while time.monotonic() < deadline and (last is None or time.monotonic() - last < quiet_s):
+            if expected is not None and len(found) >= expected:
+                break
             for records in self._consumer.poll(timeout_ms=200).values():
                 for record in records:
                     try:
@@ -133,4 +144,106 @@ class ReplyWatcher:
         self._consumer.close()
 
 
-__all__ = ["ReplyWatcher", "control_event", "model_ref", "publish_control_event"]
+@dataclass(frozen=True)
+class ControlOutcome:
+    """A published request and the workers' replies to it (empty when nobody waited)."""
+
+    event: ModelControl
+    replies: tuple[ModelControl, ...]
+    waited_s: float
+
+    @property
+    def activated(self) -> tuple[ModelControl, ...]:
+        """Replies of workers that now serve the bundle."""
+        return tuple(r for r in self.replies if r.action is ControlAction.ACTIVATED)
+
+    @property
+    def refused(self) -> tuple[ModelControl, ...]:
+        """Replies of workers that refused it (``reason`` says why)."""
+        return tuple(r for r in self.replies if r.action is ControlAction.REFUSED)
+
+
+def _announce(
+    settings: Settings, event: ModelControl, wait_s: float, expected: int | None
+) -> ControlOutcome:
+    """Publish ``event`` and collect the replies within ``wait_s`` (the watcher starts first)."""
+    watcher = ReplyWatcher(settings) if wait_s > 0 else None
+    try:
+        publish_control_event(settings, event)
+        if watcher is None:
+            return ControlOutcome(event, (), 0.0)
+        started = time.monotonic()
+        replies = watcher.replies(event.event_id, wait_s, expected=expected)
+        return ControlOutcome(event, tuple(replies), time.monotonic() - started)
+    finally:
+        if watcher is not None:
+            watcher.close()
+
+
+def promote_bundle(
+    settings: Settings,
+    bundle: Path,
+    *,
+    wait_s: float,
+    verify: bool = True,
+    expected_replies: int | None = None,
+) -> tuple[BundleManifest, ControlOutcome]:
+    """Hot-swap ``bundle`` into every running worker and record it as the promoted bundle.
+
+    Verifies the bundle here first (as a worker would; ``verify=False`` only reads its
+    manifest), records it in ``<stream.state_dir>/active_bundle.json``, publishes a ``promote``
+    event on the models topic and collects the workers' replies for up to ``wait_s`` seconds
+    (until ``expected_replies`` came, when given).
+
+    Raises
+    ------
+    ModelLoadError
+        if the bundle does not verify (or, unverified, has no readable manifest).
+    BrokerError
+        if the event cannot be published.
+    """
+    from iotad.stream.catalog import read_entry
+    from iotad.stream.loader import load_model
+
+    path = Path(bundle).resolve()
+    if verify:
+        manifest = load_model(path, settings.stream).manifest
+    else:
+        entry = read_entry(path)
+        if entry.manifest is None:
+            raise ModelLoadError(f"{path}: no readable manifest.json", hint="is it a bundle?")
+        manifest = entry.manifest
+    ref = model_ref(manifest)
+    ActiveBundleStore(settings.stream.state_dir).promote(
+        BundleRecord(path=str(path), model=ref, promoted_at_ms=int(time.time() * 1000))
+    )
+    event = control_event(ControlAction.PROMOTE, path, model=ref)
+    return manifest, _announce(settings, event, wait_s, expected_replies)
+
+
+def rollback_bundle(
+    settings: Settings, *, wait_s: float, expected_replies: int | None = None
+) -> tuple[BundleRecord, ControlOutcome]:
+    """Serve the previously promoted bundle again in every running worker.
+
+    Raises
+    ------
+    ConfigError
+        if no earlier bundle was promoted.
+    BrokerError
+        if the event cannot be published.
+    """
+    previous = ActiveBundleStore(settings.stream.state_dir).rollback()
+    event = control_event(ControlAction.ROLLBACK, previous.path, model=previous.model)
+    return previous, _announce(settings, event, wait_s, expected_replies)
+
+
+__all__ = [
+    "ControlOutcome",
+    "ReplyWatcher",
+    "control_event",
+    "model_ref",
+    "promote_bundle",
+    "publish_control_event",
+    "rollback_bundle",
+]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -141,31 +140,23 @@ def verify(ctx: typer.Context, bundle: BundleArgument) -> ExitCode:
     return ExitCode.OK
 
 
-def _announce(console: Console, settings: Any, event: Any, wait: float, watcher: Any) -> ExitCode:
-    """Publish ``event`` and report the workers' replies within ``wait`` seconds."""
-    from iotad.stream.model_control import publish_control_event
-
-    try:
-        publish_control_event(settings, event)
-        console.status(
-            f"{event.action.value} of {event.bundle_path} published on {settings.topics.models}"
-        )
-        if watcher is None:
-            return ExitCode.OK
-        replies = watcher.replies(event.event_id, wait)
-    finally:
-        if watcher is not None:
-            watcher.close()
-    if not replies:
+def _report(console: Console, settings: Any, outcome: Any, wait: float) -> ExitCode:
+    """Say what was published and what the workers answered within ``wait`` seconds."""
+    event = outcome.event
+    console.status(
+        f"{event.action.value} of {event.bundle_path} published on {settings.topics.models}"
+    )
+    if wait <= 0:
+        return ExitCode.OK
+    if not outcome.replies:
         console.warn(f"no worker answered within {wait:g}s (are workers running?)")
         return ExitCode.OK
-    refused = [r for r in replies if r.action.value == "refused"]
-    for reply in replies:
-        if reply.action.value == "refused":
+    for reply in outcome.replies:
+        if reply in outcome.refused:
             console.error(f"worker {reply.worker_id} refused it: {reply.reason}")
         else:
             console.out.print(f"[green]worker {reply.worker_id} now serves[/] {event.bundle_path}")
-    return ExitCode.MODEL if refused else ExitCode.OK
+    return ExitCode.MODEL if outcome.refused else ExitCode.OK
 
 
 def promote(
@@ -175,45 +166,25 @@ def promote(
     skip_verify: SkipVerifyOption = False,
 ) -> ExitCode:
     """Serve BUNDLE in every running worker (hot swap) and record it as the promoted bundle."""
-    from iotad.schemas.control import ControlAction
-    from iotad.stream.catalog import read_entry
-    from iotad.stream.loader import load_model
-    from iotad.stream.model_control import ReplyWatcher, control_event, model_ref
-    from iotad.stream.state import ActiveBundleStore, BundleRecord
+    from iotad.stream.model_control import promote_bundle
 
     cli = cli_context(ctx)
     settings = cli.settings()
-    path = bundle.resolve()
-    if skip_verify:
-        manifest = read_entry(path).manifest
-        if manifest is None:
-            raise ModelLoadError(f"{path}: no readable manifest.json", hint="is it a bundle?")
-    else:
-        manifest = load_model(path, settings.stream).manifest
+    manifest, outcome = promote_bundle(settings, bundle, wait_s=wait, verify=not skip_verify)
+    if not skip_verify:
         cli.console.status(f"verified {manifest.reference}")
-    ref = model_ref(manifest)
-    watcher = ReplyWatcher(settings) if wait > 0 else None
-    event = control_event(ControlAction.PROMOTE, path, model=ref)
-    ActiveBundleStore(settings.stream.state_dir).promote(
-        BundleRecord(path=str(path), model=ref, promoted_at_ms=int(time.time() * 1000))
-    )
-    return _announce(cli.console, settings, event, wait, watcher)
+    return _report(cli.console, settings, outcome, wait)
 
 
 def rollback(ctx: typer.Context, wait: WaitOption = 5.0) -> ExitCode:
     """Serve the previously promoted bundle again (in every running worker)."""
-    from iotad.schemas.control import ControlAction
-    from iotad.stream.model_control import ReplyWatcher, control_event
-    from iotad.stream.state import ActiveBundleStore
+    from iotad.stream.model_control import rollback_bundle
 
     cli = cli_context(ctx)
     settings = cli.settings()
-    store = ActiveBundleStore(settings.stream.state_dir)
-    watcher = ReplyWatcher(settings) if wait > 0 else None
-    previous = store.rollback()
-    cli.console.status(f"rolling back to {previous.model.name}@{previous.model.version}")
-    event = control_event(ControlAction.ROLLBACK, previous.path, model=previous.model)
-    return _announce(cli.console, settings, event, wait, watcher)
+    previous, outcome = rollback_bundle(settings, wait_s=wait)
+    cli.console.status(f"rolled back to {previous.model.name}@{previous.model.version}")
+    return _report(cli.console, settings, outcome, wait)
 
 
 def register(app: typer.Typer) -> None:
