@@ -164,6 +164,27 @@ class OfflineSettings(_Section):
     test_fraction: float = Field(default=0.2, gt=0, lt=1)
 
 
+class DemoSettings(_Section):
+    """`iotad demo`: the whole system on this machine for a bounded time."""
+
+    # Each run gets <run_root>/<timestamp>/ (summary.json, alerts.png, logs, broker data).
+    run_root: Path = Path("var/demo")
+    duration_s: float = Field(default=60.0, gt=0, le=3600)
+    # Flows per second fed to the worker, and flows per batch envelope (0 or 1: single messages).
+    rate: float = Field(default=1000.0, gt=0, le=100_000)
+    batch: int = Field(default=50, ge=0, le=10_000)
+    # The bundle served first and the one hot-swapped in; default: models/defaults.json.
+    bundle: Path | None = None
+    swap_bundle: Path | None = None
+    # When the hot swap happens, as a fraction of the feed.
+    swap_at: float = Field(default=0.5, gt=0, lt=1)
+    partitions: int = Field(default=2, ge=1)
+    broker_heap_mb: int = Field(default=512, ge=256)
+    # Longest wait for the worker to become ready, and for it to account for every flow sent.
+    ready_timeout_s: float = Field(default=180.0, gt=0)
+    drain_timeout_s: float = Field(default=120.0, gt=0)
+
+
 class Settings(BaseSettings):
     """All iotad settings. Build with :func:`load_settings`, never at import time."""
 
@@ -183,6 +204,7 @@ class Settings(BaseSettings):
     stream: StreamSettings = Field(default_factory=StreamSettings)
     replay: ReplaySettings = ReplaySettings()
     offline: OfflineSettings = OfflineSettings()
+    demo: DemoSettings = DemoSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -214,6 +236,26 @@ def config_files_from_env(explicit: Sequence[Path] = ()) -> tuple[Path, ...]:
     if missing:
         raise ConfigError(f"config file not found: {', '.join(missing)}")
     return files
+
+
+def child_environment(
+    settings: Settings, sections: Sequence[str] = ("kafka", "topics", "stream")
+) -> dict[str, str]:
+    """The environment for a child ``iotad`` process that must see exactly these settings.
+
+    This process's environment without its ``IOTAD_*`` variables, plus ``sections`` of
+    ``settings`` (and the log level and format) as ``IOTAD_<SECTION>__<NAME>`` variables.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
+    for section in sections:
+        for name, value in getattr(settings, section).model_dump().items():
+            if value is None:
+                continue
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            env[f"{ENV_PREFIX}{section.upper()}__{name.upper()}"] = text
+    env[f"{ENV_PREFIX}LOG_LEVEL"] = settings.log_level
+    env[f"{ENV_PREFIX}LOG_FORMAT"] = settings.log_format
+    return env
 
 
 @contextmanager
@@ -257,11 +299,13 @@ def load_settings(
 
 __all__ = [
     "BrokerSettings",
+    "DemoSettings",
     "KafkaSettings",
     "OfflineSettings",
     "ReplaySettings",
     "Settings",
     "StreamSettings",
     "TopicSettings",
+    "child_environment",
     "load_settings",
 ]

@@ -1,0 +1,156 @@
+"""The end of a demo run: the summary (``summary.json``), the chart (``alerts.png``) and the
+report on the terminal."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from iotad.demo.chart import plot_alerts
+from iotad.demo.fidelity import tally
+from iotad.demo.machine import machine_facts
+from iotad.demo.scenario import GATEWAY_ID, Scenario
+from iotad.demo.summary import (
+    Accounting,
+    DemoSummary,
+    SwapReport,
+    alerts_per_second,
+    counts,
+    model_versions,
+)
+from iotad.demo.view import print_summary
+from iotad.schemas.labels import LABELS
+
+if TYPE_CHECKING:
+    from iotad.demo.bundles import DemoBundles
+    from iotad.demo.runner import DemoRun
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_FILE = "summary.json"
+CHART_FILE = "alerts.png"
+
+
+def _data_description(run: DemoRun) -> str:
+    if run.request.synthetic:
+        return (
+            f"SYNTHETIC flows from the built-in generator (per-label statistics of real "
+            f"CICIoT2023 rows, iotad/demo/data/flow_profiles.json), gateway {GATEWAY_ID}"
+        )
+    return "replayed CSV files: " + ", ".join(str(p) for p in run.request.data)
+
+
+def _options(run: DemoRun, bundles: DemoBundles | None) -> dict[str, object]:
+    demo = run.base.demo
+    options: dict[str, object] = {
+        "duration_s": demo.duration_s,
+        "rate": demo.rate,
+        "batch": demo.batch,
+        "swap_at": demo.swap_at,
+        "seed": run.base.seed,
+        "partitions": demo.partitions,
+        "threshold": run.base.stream.confidence_threshold,
+        "broker": run.broker.description if run.broker else None,
+    }
+    if bundles is not None:
+        options["bundle"] = f"{bundles.first.manifest.reference} ({bundles.first.path})"
+        options["swap_bundle"] = f"{bundles.second.manifest.reference} ({bundles.second.path})"
+    return options
+
+
+def build_summary(
+    run: DemoRun, bundles: DemoBundles | None, phases: dict[str, float]
+) -> DemoSummary:
+    """The summary of ``run`` from its counters, the worker's last reading and the alerts seen."""
+    progress, snapshot = run.progress, run.snapshot
+    alerts = run.log.copy()
+    labelled = [
+        (a.ground_truth_label, a.category) for a in alerts if a.ground_truth_label in LABELS
+    ]
+    sent = {label: n for label, n in progress.by_label.items() if label in LABELS}
+    notes = []
+    if len(alerts) != snapshot.alerts_total:
+        notes.append(
+            f"the alert reader saw {len(alerts)} alerts, "
+            f"the worker published {snapshot.alerts_total}"
+        )
+    if progress.first_error:
+        notes.append(f"feed delivery error: {progress.first_error}")
+    if run.watcher is not None and run.watcher.error is not None:
+        notes.append(f"the alert reader failed: {run.watcher.error}")
+    p50, p99 = snapshot.latency_quantile(0.5), snapshot.latency_quantile(0.99)
+    return DemoSummary(
+        run_dir=str(run.run_dir),
+        data=_data_description(run),
+        synthetic=run.request.synthetic,
+        started_at=run.started_at.isoformat(timespec="seconds"),
+        options=_options(run, bundles),
+        machine=machine_facts(),
+        phases_s=phases,
+        accounting=Accounting(
+            sent=progress.delivered_flows,
+            bad_sent=sum(progress.bad.values()),
+            scored=int(snapshot.flows_scored),
+            dead_letters=snapshot.dead_letters_total,
+            delivery_failures=progress.failed_flows,
+        ),
+        alerts_by_category=counts(snapshot.alerts),
+        alerts_by_model=model_versions([a.model_version for a in alerts]),
+        benign=int(snapshot.benign),
+        uncertain=int(snapshot.uncertain),
+        dead_letters_by_reason=counts(snapshot.dead_letters),
+        expected_dead_letters=dict(progress.bad),
+        latency_ms={
+            "p50": None if p50 is None else round(p50 * 1000, 1),
+            "p99": None if p99 is None else round(p99 * 1000, 1),
+            "source": "worker histogram iotad_event_to_alert_seconds (flow event time to alert "
+            "acknowledged by the broker)",
+        },
+        swap=run.swap.report() if run.swap is not None else SwapReport("not reached"),
+        fidelity=tally(sent, labelled),
+        interrupted=run.interrupted,
+        notes=tuple(notes),
+    )
+
+
+def _chart(run: DemoRun, summary: DemoSummary) -> str | None:
+    start_ms = run.progress.started_wall_ms
+    alerts = run.log.copy()
+    if start_ms is None:
+        return None
+    last = max((a.detected_at_ms for a in alerts), default=start_ms)
+    seconds = int(max(run.progress.elapsed_s, (last - start_ms) / 1000)) + 1
+    series = alerts_per_second(
+        [a.detected_at_ms for a in alerts], [a.category for a in alerts], start_ms, seconds
+    )
+    swap = summary.swap
+    windows = Scenario().windows(run.base.demo.duration_s) if run.request.synthetic else []
+    kind = "SYNTHETIC flows" if run.request.synthetic else "replayed flows"
+    path = plot_alerts(
+        run.run_dir / CHART_FILE,
+        series,
+        title=f"iotad demo: alerts per second by category ({kind}; shaded: attack bursts sent)",
+        swap_at_s=swap.at_s,
+        swap_label=f"hot swap → {swap.after or '?'} ({swap.outcome})",
+        windows=windows,
+    )
+    return str(path)
+
+
+def write_report(run: DemoRun, bundles: DemoBundles | None) -> DemoSummary:
+    """Write ``alerts.png`` and ``summary.json`` into the run dir, print the report; the summary."""
+    began = time.monotonic()
+    provisional = build_summary(run, bundles, run.phases.with_total())
+    chart = _chart(run, provisional)
+    phases = {**run.phases.seconds, "report": time.monotonic() - began}
+    phases["total"] = time.monotonic() - run.phases.started
+    summary = build_summary(run, bundles, phases)
+    path = summary.write(run.run_dir / SUMMARY_FILE)
+    files = {"summary": str(path), "chart": chart or "(no chart: the feed never started)"}
+    files["logs"] = str(run.run_dir)
+    print_summary(run.console, summary, files)
+    return summary
+
+
+__all__ = ["CHART_FILE", "SUMMARY_FILE", "build_summary", "write_report"]

@@ -1,0 +1,206 @@
+"""What a demo run did, accounted for: flows sent vs. what the worker scored or dead-lettered,
+alerts by category, the hot swap, latency and how well the detector recognised the feed.
+
+Everything here is pure (numbers in, numbers out), so the accounting rules are unit-tested:
+
+* **sent** counts valid flows the broker acknowledged; each bad message is one more unit;
+* the worker **accounts** for a unit when it scores a flow or dead-letters a message;
+* **lost** = sent + bad messages − accounted (must be 0); more accounted than sent would be
+  duplicates (at-least-once delivery allows them after a crash, which the demo does not cause).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import orjson
+
+from iotad.demo.fidelity import FidelityRow
+
+SUMMARY_SCHEMA = "iotad.demo_summary.v1"
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """Units sent and what the worker made of them."""
+
+    sent: int
+    bad_sent: int
+    scored: int
+    dead_letters: int
+    delivery_failures: int = 0
+
+    @property
+    def expected(self) -> int:
+        """Units the worker must account for."""
+        return self.sent + self.bad_sent
+
+    @property
+    def accounted(self) -> int:
+        """Units the worker accounted for."""
+        return self.scored + self.dead_letters
+
+    @property
+    def lost(self) -> int:
+        """Units sent that the worker never accounted for."""
+        return max(self.expected - self.accounted, 0)
+
+    @property
+    def duplicates(self) -> int:
+        """Units accounted for more than once."""
+        return max(self.accounted - self.expected, 0)
+
+    def to_json(self) -> dict[str, int]:
+        """A JSON-ready record with the derived figures."""
+        return {
+            **asdict(self),
+            "expected": self.expected,
+            "accounted": self.accounted,
+            "lost": self.lost,
+            "duplicates": self.duplicates,
+        }
+
+
+@dataclass(frozen=True)
+class SwapReport:
+    """The live hot swap: when, how long until the worker answered, which models."""
+
+    outcome: str
+    at_s: float | None = None
+    seconds: float | None = None
+    before: str | None = None
+    after: str | None = None
+    worker: str | None = None
+    reason: str | None = None
+
+    @property
+    def activated(self) -> bool:
+        """True when the worker answered ``activated``."""
+        return self.outcome == "activated"
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """The whole report of one run (written as ``summary.json``)."""
+
+    run_dir: str
+    data: str
+    synthetic: bool
+    started_at: str
+    options: Mapping[str, object]
+    machine: Mapping[str, object]
+    phases_s: Mapping[str, float]
+    accounting: Accounting
+    alerts_by_category: Mapping[str, int]
+    alerts_by_model: Mapping[str, int]
+    benign: int
+    uncertain: int
+    dead_letters_by_reason: Mapping[str, int]
+    expected_dead_letters: Mapping[str, int]
+    latency_ms: Mapping[str, object]
+    swap: SwapReport
+    fidelity: Sequence[FidelityRow]
+    interrupted: bool = False
+    notes: Sequence[str] = field(default_factory=tuple)
+
+    @property
+    def problems(self) -> list[str]:
+        """Everything that makes the run a failure (empty: it did what it should)."""
+        lost = self.accounting.lost
+        if self.interrupted:
+            pending = f"; {lost} sent units were not accounted for yet" if lost else ""
+            return [f"interrupted before the end{pending}"]
+        found = []
+        if lost:
+            found.append(f"{lost} sent units were never accounted for")
+        if self.accounting.delivery_failures:
+            found.append(f"{self.accounting.delivery_failures} flows could not be sent")
+        if not self.swap.activated:
+            found.append(f"the hot swap did not complete ({self.swap.outcome})")
+        if dict(self.dead_letters_by_reason) != dict(self.expected_dead_letters):
+            found.append(
+                f"dead letters {dict(self.dead_letters_by_reason)} differ from the bad messages "
+                f"sent {dict(self.expected_dead_letters)}"
+            )
+        return found
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing went wrong."""
+        return not self.problems
+
+    def to_json(self) -> dict[str, object]:
+        """The ``summary.json`` document."""
+        return {
+            "schema": SUMMARY_SCHEMA,
+            "ok": self.ok,
+            "problems": self.problems,
+            "run_dir": self.run_dir,
+            "data": self.data,
+            "synthetic": self.synthetic,
+            "started_at": self.started_at,
+            "options": dict(self.options),
+            "machine": dict(self.machine),
+            "phases_s": {k: round(v, 2) for k, v in self.phases_s.items()},
+            "flows": self.accounting.to_json(),
+            "alerts_by_category": dict(sorted(self.alerts_by_category.items())),
+            "alerts_total": sum(self.alerts_by_category.values()),
+            "alerts_by_model_version": dict(self.alerts_by_model),
+            "benign": self.benign,
+            "uncertain": self.uncertain,
+            "dead_letters_by_reason": dict(sorted(self.dead_letters_by_reason.items())),
+            "expected_dead_letters": dict(sorted(self.expected_dead_letters.items())),
+            "latency_ms": dict(self.latency_ms),
+            "hot_swap": asdict(self.swap),
+            "fidelity": [row.to_json() for row in self.fidelity],
+            "interrupted": self.interrupted,
+            "notes": list(self.notes),
+        }
+
+    def write(self, path: Path) -> Path:
+        """Write ``summary.json`` to ``path``."""
+        path.write_bytes(orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
+        return path
+
+
+def counts(values: Mapping[str, float]) -> dict[str, int]:
+    """Metric values (floats) as whole counts, zeros left out."""
+    return {key: int(value) for key, value in values.items() if int(value)}
+
+
+def alerts_per_second(
+    times_ms: Sequence[int], categories: Sequence[str], start_ms: int, seconds: int
+) -> dict[str, list[int]]:
+    """Alerts per category in each whole second after ``start_ms`` (for the chart).
+
+    Examples
+    --------
+    >>> alerts_per_second([1000, 1500, 2100], ["DDoS", "DDoS", "Web"], 1000, 2)
+    {'DDoS': [2, 0], 'Web': [0, 1]}
+    """
+    series: dict[str, list[int]] = {c: [0] * seconds for c in sorted(set(categories))}
+    for at, category in zip(times_ms, categories, strict=True):
+        second = (at - start_ms) // 1000
+        if 0 <= second < seconds:
+            series[category][second] += 1
+    return series
+
+
+def model_versions(versions: Sequence[str]) -> dict[str, int]:
+    """Alerts per model version, in the order the versions first appeared."""
+    seen = Counter(versions)
+    return {v: seen[v] for v in dict.fromkeys(versions)}
+
+
+__all__ = [
+    "SUMMARY_SCHEMA",
+    "Accounting",
+    "DemoSummary",
+    "SwapReport",
+    "alerts_per_second",
+    "counts",
+    "model_versions",
+]

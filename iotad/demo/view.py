@@ -1,0 +1,182 @@
+"""What the demo shows: a live view while it runs (rich Live on a terminal, a plain line every few
+seconds otherwise) and the summary at the end."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from rich.console import Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from iotad.console import Console
+from iotad.demo.feed import FeedProgress
+from iotad.demo.scrape import WorkerSnapshot
+from iotad.demo.summary import DemoSummary
+
+PLAIN_EVERY_S = 5.0
+
+
+@dataclass
+class LiveState:
+    """Everything the live view shows, refreshed by the demo about once a second."""
+
+    title: str
+    duration_s: float
+    feed: FeedProgress
+    phase: str = "starting"
+    swap_status: str = "pending"
+    snapshot: WorkerSnapshot | None = None
+    rate: float = 0.0
+    _previous: tuple[float, float] | None = field(default=None, repr=False)
+
+    def update(self, snapshot: WorkerSnapshot | None) -> None:
+        """Take a new worker reading; the flows/s rate comes from the last two."""
+        if snapshot is None:
+            return
+        now = time.monotonic()
+        if self._previous is not None and now > self._previous[0]:
+            self.rate = (snapshot.flows_in - self._previous[1]) / (now - self._previous[0])
+        self._previous = (now, snapshot.flows_in)
+        self.snapshot = snapshot
+
+
+def _ms(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds * 1000:,.0f} ms"
+
+
+def _pairs(values: dict[str, float] | Any) -> str:
+    return ", ".join(f"{k} {int(v):,}" for k, v in sorted(values.items()) if int(v)) or "none"
+
+
+def plain_line(state: LiveState) -> str:
+    """One line for logs and pipes."""
+    snap = state.snapshot or WorkerSnapshot()
+    return (
+        f"[{state.feed.seconds():5.1f}s {state.phase}] sent {state.feed.queued_flows:,} "
+        f"scored {int(snap.flows_scored):,} ({state.rate:,.0f} flows/s) "
+        f"alerts {snap.alerts_total:,} ({_pairs(snap.alerts)}) benign {int(snap.benign):,} "
+        f"uncertain {int(snap.uncertain):,} dead letters {snap.dead_letters_total} "
+        f"p50 {_ms(snap.latency_quantile(0.5))} p99 {_ms(snap.latency_quantile(0.99))} "
+        f"model {snap.model_reference or '–'} swap {state.swap_status}"
+    )
+
+
+def render(state: LiveState) -> Panel:
+    """The live view: throughput, alerts by category, dead letters, latency, model, swap."""
+    snap = state.snapshot or WorkerSnapshot()
+    top = Table.grid(padding=(0, 2))
+    top.add_row(
+        f"[bold]{state.phase}[/]",
+        f"feed {min(state.feed.seconds(), state.duration_s):.0f}/{state.duration_s:.0f}s",
+        f"sent [bold]{state.feed.queued_flows:,}[/]",
+        f"scored [bold]{int(snap.flows_scored):,}[/]",
+        f"[bold]{state.rate:,.0f}[/] flows/s",
+        f"lag {int(snap.consumer_lag):,}",
+    )
+    alerts = Table("alert category", "alerts", "", box=None, padding=(0, 1))
+    peak = max(snap.alerts.values(), default=0.0) or 1.0
+    for category, count in sorted(snap.alerts.items(), key=lambda kv: -kv[1]):
+        alerts.add_row(category, f"{int(count):,}", "█" * max(1, int(28 * count / peak)))
+    if not snap.alerts:
+        alerts.add_row("(none yet)", "", "")
+    facts = Table.grid(padding=(0, 2))
+    facts.add_row("benign (counted)", f"{int(snap.benign):,}")
+    facts.add_row("uncertain (below threshold)", f"{int(snap.uncertain):,}")
+    facts.add_row("dead letters", _pairs(snap.dead_letters))
+    facts.add_row(
+        "event→alert latency",
+        f"p50 {_ms(snap.latency_quantile(0.5))}, p99 {_ms(snap.latency_quantile(0.99))}",
+    )
+    facts.add_row("model serving", snap.model_reference or "–")
+    facts.add_row("hot swap", state.swap_status)
+    return Panel(Group(top, Text(""), alerts, Text(""), facts), title=state.title)
+
+
+class LiveDisplay:
+    """Shows a :class:`LiveState`: rich Live on a terminal, else a plain line every few seconds."""
+
+    def __init__(self, console: Console, state: LiveState) -> None:
+        self.console = console
+        self.state = state
+        self._live: Live | None = None
+        self._last_line = 0.0
+
+    def __enter__(self) -> LiveDisplay:
+        if self.console.interactive:
+            self._live = Live(render(self.state), console=self.console.err, refresh_per_second=4)
+            self._live.__enter__()
+        return self
+
+    def refresh(self) -> None:
+        """Show the current state."""
+        if self._live is not None:
+            self._live.update(render(self.state))
+        elif time.monotonic() - self._last_line >= PLAIN_EVERY_S:
+            self._last_line = time.monotonic()
+            self.console.err.print(plain_line(self.state), markup=False, highlight=False)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._live is not None:
+            self._live.update(render(self.state))
+            self._live.__exit__(exc_type, exc, tb)
+        else:
+            self.console.err.print(plain_line(self.state), markup=False, highlight=False)
+
+
+def print_summary(console: Console, summary: DemoSummary, files: dict[str, str]) -> None:
+    """The end-of-run report on stdout."""
+    out = console.out
+    data = summary.to_json()
+    flows = summary.accounting
+    verdict = "[bold green]OK[/]" if summary.ok else "[bold red]PROBLEMS[/]"
+    out.print(f"\n[bold]iotad demo summary[/] {verdict} — {summary.data}")
+    out.print(
+        f"flows sent {flows.sent:,} (+{flows.bad_sent} bad messages), scored {flows.scored:,}, "
+        f"dead letters {flows.dead_letters}, [bold]lost {flows.lost}[/]"
+    )
+    out.print(
+        f"alerts {data['alerts_total']:,}: {_pairs(dict(summary.alerts_by_category))}; "
+        f"benign {summary.benign:,}, uncertain {summary.uncertain:,}"
+    )
+    out.print(f"dead letters by reason: {_pairs(dict(summary.dead_letters_by_reason))}")
+    swap = summary.swap
+    if swap.at_s is None:
+        out.print(f"hot swap: {swap.outcome}")
+    else:
+        took = "" if swap.seconds is None else f" in {swap.seconds:.2f}s"
+        why = f" ({swap.reason})" if swap.reason else ""
+        out.print(
+            f"hot swap at {swap.at_s:.1f}s: {swap.outcome}{took}{why}: "
+            f"{swap.before} → {swap.after or swap.before}"
+        )
+    latency = summary.latency_ms
+    out.print(f"event→alert latency p50 {latency.get('p50')} ms, p99 {latency.get('p99')} ms")
+    table = Table(
+        "intended", "flows", "detected", "outcomes", title="generator intent vs detection"
+    )
+    for row in summary.fidelity:
+        outcomes = ", ".join(
+            f"{k} {v:,}" for k, v in sorted(row.outcomes.items(), key=lambda kv: -kv[1]) if v
+        )
+        table.add_row(row.intended, f"{row.flows:,}", f"{row.share:.0%}", outcomes)
+    out.print(table)
+    phases = ", ".join(f"{k} {v:.1f}s" for k, v in summary.phases_s.items())
+    out.print(f"phases: {phases}")
+    for problem in summary.problems:
+        console.error(problem)
+    for name, path in files.items():
+        out.print(f"{name}: {path}")
+
+
+__all__ = ["PLAIN_EVERY_S", "LiveDisplay", "LiveState", "plain_line", "print_summary", "render"]

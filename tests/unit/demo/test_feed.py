@@ -1,0 +1,122 @@
+"""The synthetic feed and the bad messages, through the worker's own scoring core."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+
+import orjson
+import pytest
+
+from iotad.demo.bad_input import BAD_MESSAGE_TIMES, bad_messages
+from iotad.demo.feed import FeedPlan, FeedProgress, LabelCountingSink, SyntheticFeed
+from iotad.demo.profiles import FlowProfiles
+from iotad.demo.scenario import GATEWAY_ID, Scenario
+from iotad.schemas.features import FEATURES_39
+from iotad.schemas.labels import BENIGN_LABEL
+from iotad.schemas.messages import Flow, FlowBatch
+from iotad.stream.core import InboundMessage, ScoringOptions, ServingModel, process_batch
+
+OPTIONS = ScoringOptions(max_message_bytes=1024 * 1024, max_dead_letter_original_bytes=4096)
+
+
+class MemorySink:
+    """A FlowSink that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[bytes, bytes, int]] = []
+
+    async def send(self, key: bytes, value: bytes, flows: int) -> None:
+        self.messages.append((key, value, flows))
+
+    async def flush(self) -> None:
+        return None
+
+    @property
+    def delivered_flows(self) -> int:
+        return sum(n for _, _, n in self.messages)
+
+    @property
+    def failed_flows(self) -> int:
+        return 0
+
+    @property
+    def first_error(self) -> str | None:
+        return None
+
+
+def _inbound(messages: list[tuple[bytes, bytes, int]]) -> list[InboundMessage]:
+    return [
+        InboundMessage(value, "flows", 0, offset, key)
+        for offset, (key, value, _) in enumerate(messages)
+    ]
+
+
+def test_each_bad_message_gets_its_dead_letter_code(tiny_model: ServingModel) -> None:
+    bad = bad_messages(FEATURES_39, [1.0] * len(FEATURES_39), 1_795_718_400_000)
+    assert len(bad) == len(BAD_MESSAGE_TIMES)
+    outcome = process_batch(
+        _inbound([(b"k", payload, 0) for _, payload in bad]), tiny_model, OPTIONS, now_ms=1
+    )
+    assert outcome.scored == 0
+    assert [d.code for d in outcome.dead_letters] == [code for code, _ in bad]
+
+
+def test_the_synthetic_feed_scores_cleanly_and_counts_what_it_sent(
+    profiles: FlowProfiles, tiny_model: ServingModel
+) -> None:
+    plan = FeedPlan(duration_s=1.0, rate=400, batch=20, seed=3)
+    feed = SyntheticFeed(profiles, Scenario(), plan)
+    sink, progress = MemorySink(), FeedProgress()
+    asyncio.run(feed.run(sink, progress, threading.Event()))
+
+    assert progress.queued_flows == 400 == sink.delivered_flows
+    assert sum(progress.bad.values()) == len(BAD_MESSAGE_TIMES)
+    assert progress.stopped_by == "1s of feed"
+    flows = [m for m in sink.messages if m[2]]
+    for key, value, count in flows:
+        batch = FlowBatch.model_validate_json(value)
+        assert batch.gateway_id == GATEWAY_ID and batch.count == count <= 20
+        assert set(batch.device_id) == {key.decode()}  # one device per envelope
+    labels = Counter(
+        label for _, value, n in flows for label in (orjson.loads(value)["label"] or [])
+    )
+    assert labels == progress.by_label and labels[BENIGN_LABEL] > 200
+    outcome = process_batch(_inbound(sink.messages), tiny_model, OPTIONS, now_ms=1)
+    assert outcome.scored == 400
+    assert len(outcome.dead_letters) == len(BAD_MESSAGE_TIMES)
+
+
+def test_single_messages_and_the_stop_signal(profiles: FlowProfiles) -> None:
+    plan = FeedPlan(duration_s=5.0, rate=100, batch=0, seed=1)
+    feed = SyntheticFeed(profiles, Scenario(), plan)
+    sink, progress = MemorySink(), FeedProgress()
+    stop = threading.Event()
+    threading.Timer(0.35, stop.set).start()
+    asyncio.run(feed.run(sink, progress, stop))
+    assert progress.stopped_by == "stop requested"
+    assert 10 <= progress.queued_flows <= 60
+    flows = [Flow.model_validate_json(v) for _, v, n in sink.messages if n]
+    assert len(flows) == progress.queued_flows
+    assert len({f.flow_id for f in flows}) == len(flows)
+    assert all(len(f.features) == len(FEATURES_39) for f in flows)
+
+
+def test_the_feed_refuses_a_scenario_the_table_cannot_imitate(profiles: FlowProfiles) -> None:
+    from iotad.demo.scenario import Segment
+
+    scenario = Scenario((Segment("odd", 0.0, 1.0, (("DDoS-SlowLoris", 1.0),), 0.5, ("d",)),))
+    with pytest.raises(ValueError, match="DDoS-SlowLoris"):
+        SyntheticFeed(profiles, scenario, FeedPlan(1.0, 10, 0, 0))
+
+
+def test_label_counting_sink_reads_single_and_batched_labels() -> None:
+    inner, progress = MemorySink(), FeedProgress()
+    sink = LabelCountingSink(inner, progress)
+    single = orjson.dumps({"label": "XSS"})
+    batch = orjson.dumps({"label": ["XSS", None, "BenignTraffic"]})
+    asyncio.run(sink.send(b"k", single, 1))
+    asyncio.run(sink.send(b"k", batch, 3))
+    assert progress.by_label == Counter({"XSS": 2, "unlabelled": 1, "BenignTraffic": 1})
+    assert sink.delivered_flows == 4 == progress.queued_flows
