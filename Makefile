@@ -26,5 +26,10 @@ lint: install
 test: lint
 	IOTAD_REQUIRE_KAFKA=1 $(BIN)/python -m pytest
 
+# The whole product on this machine for about a minute and a half (docs/demo.md); pass options
+# with DEMO_ARGS, e.g. `make demo DEMO_ARGS="--duration 120 --data ../shared/data/ciciot2023"`.
+demo: install
+	$(BIN)/python -m iotad demo $(DEMO_ARGS)
+
 clean:
 	rm -rf $(VENV) build var .pytest_cache .ruff_cache .mypy_cache

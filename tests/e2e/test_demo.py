@@ -1,0 +1,71 @@
+"""A shortened `iotad demo` against the test session's broker: the demo path cannot rot.
+
+Uses the committed default bundles (models/defaults.json) when present, else two tiny bundles.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import orjson
+import psutil
+import pytest
+from rich.console import Console as RichConsole
+from support.bundles import make_tiny_bundle
+
+from iotad.console import Console
+from iotad.demo.bundles import DEFAULTS_FILE, default_paths
+from iotad.demo.runner import DemoRequest, DemoRun
+from iotad.schemas.labels import Task
+from iotad.settings import load_settings
+
+pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+def _bundles(tmp_path: Path) -> tuple[Path, Path]:
+    if (MODELS / DEFAULTS_FILE).is_file():
+        return default_paths(MODELS)
+    classes = ("DDoS", "Recon", "Web", "Mirai", "Benign")
+    first, second = tmp_path / "v1", tmp_path / "v2"
+    make_tiny_bundle(first, classes=classes, task=Task.CATEGORY, version="v1")
+    make_tiny_bundle(second, classes=classes, task=Task.CATEGORY, version="v2", seed=1)
+    return first, second
+
+
+def test_a_short_demo_alerts_swaps_accounts_and_cleans_up(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    first, second = _bundles(tmp_path)
+    settings = load_settings(
+        overrides={
+            "demo": {
+                "duration_s": 8.0, "rate": 250.0, "batch": 25, "bundle": first,
+                "swap_bundle": second, "ready_timeout_s": 120.0, "drain_timeout_s": 60.0,
+            },
+        }
+    )  # fmt: skip
+    out, err = io.StringIO(), io.StringIO()
+    console = Console(RichConsole(file=out, width=160), RichConsole(file=err, width=160))
+    run = DemoRun(
+        DemoRequest(settings, bootstrap=kafka_bootstrap, run_dir=tmp_path / "run"), console
+    )
+    summary = run.run()
+
+    assert summary.ok, f"{summary.problems}\n{err.getvalue()[-3000:]}"
+    assert len(summary.alerts_by_category) >= 2
+    assert summary.swap.activated and summary.swap.before != summary.swap.after
+    assert len(summary.alerts_by_model) == 2  # alerts from both models, none lost in the swap
+    assert summary.accounting.lost == 0 and summary.accounting.sent == 2000
+    assert sum(summary.dead_letters_by_reason.values()) == 5
+    written = orjson.loads((tmp_path / "run" / "summary.json").read_bytes())
+    assert written["ok"] and written["flows"]["lost"] == 0
+    assert written["hot_swap"]["outcome"] == "activated"
+    assert (tmp_path / "run" / "alerts.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "iotad demo summary" in out.getvalue() and "lost 0" in out.getvalue()
+    assert run.worker is not None and run.worker.pid is not None
+    assert not psutil.pid_exists(run.worker.pid) or (
+        psutil.Process(run.worker.pid).status() == psutil.STATUS_ZOMBIE
+    )
