@@ -166,7 +166,8 @@ class DemoRun:
         self.request = request
         self.console = console
         self.base = request.settings
-        self.run_dir = request.run_dir or new_run_dir(self.base.demo.run_root)
+        # Absolute: the broker and the worker run in other working directories.
+        self.run_dir = (request.run_dir or new_run_dir(self.base.demo.run_root)).resolve()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.run_id = uuid.uuid4().hex[:8]
         self.phases = Phases()

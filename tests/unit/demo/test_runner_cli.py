@@ -14,7 +14,14 @@ from rich.console import Console as RichConsole
 from iotad.cli.main import main
 from iotad.console import Console
 from iotad.demo import broker_setup
-from iotad.demo.runner import Phases, demo_settings, new_run_dir, stop_on_signals
+from iotad.demo.runner import (
+    DemoRequest,
+    DemoRun,
+    Phases,
+    demo_settings,
+    new_run_dir,
+    stop_on_signals,
+)
 from iotad.errors import BrokerError, ExitCode
 from iotad.settings import load_settings
 
@@ -88,3 +95,15 @@ def test_cli_help_and_refusals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert (
         "defaults.json is missing" in err.getvalue() and "build_default_bundles" in err.getvalue()
     )
+
+
+def test_a_relative_run_dir_becomes_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The broker and the worker run in other working directories: they need absolute paths.
+    monkeypatch.chdir(tmp_path)
+    console, _, _ = _console()
+    run = DemoRun(DemoRequest(load_settings(), run_dir=Path("var/demo/x")), console)
+    assert run.run_dir == tmp_path / "var" / "demo" / "x" and run.run_dir.is_dir()
+    default = DemoRun(DemoRequest(load_settings(overrides={"demo": {"run_root": "runs"}})), console)
+    assert default.run_dir.is_absolute() and default.run_dir.parent == tmp_path / "runs"
