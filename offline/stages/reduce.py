@@ -56,13 +56,29 @@ class Reduction:
         }  # fmt: skip
 
 
-def pearson(x: NDArray[np.floating]) -> NDArray[np.float64]:
-    """Pearson correlation between columns (NaN where a column is constant)."""
-    values = np.asarray(x, dtype=np.float64)
-    centred = values - values.mean(axis=0)
-    norms = np.sqrt((centred**2).sum(axis=0))
+def pearson(x: NDArray[np.floating], chunk_rows: int = 100_000) -> NDArray[np.float64]:
+    """Pearson correlation between columns (NaN where a column is constant).
+
+    Sums of products are accumulated over row chunks in float64, after shifting every column by
+    an estimate of its mean (which keeps the subtraction below exact enough), so memory stays at
+    one chunk whatever the row count.
+    """
+    values = np.asarray(x)
+    n, width = values.shape
+    shift = values[: min(n, 10_000)].astype(np.float64).mean(axis=0)
+    total = np.zeros(width)
+    products = np.zeros((width, width))
+    for start in range(0, n, chunk_rows):
+        chunk = values[start : start + chunk_rows].astype(np.float64) - shift
+        total += chunk.sum(axis=0)
+        products += chunk.T @ chunk
+    mean = total / n
+    covariance = products / n - np.outer(mean, mean)
+    spread = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
-        corr = (centred.T @ centred) / np.outer(norms, norms)
+        corr = covariance / np.outer(spread, spread)
+    corr[spread == 0, :] = np.nan
+    corr[:, spread == 0] = np.nan
     return np.asarray(np.clip(corr, -1.0, 1.0), dtype=np.float64)
 
 

@@ -81,3 +81,13 @@ def test_heatmap_is_a_small_png(tmp_path: Path) -> None:
     plot_correlation(corr, FEATURES_39, "before", tmp_path / "h.png")
     data = (tmp_path / "h.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 300_000
+
+
+def test_pearson_in_chunks_matches_numpy_and_marks_constant_columns() -> None:
+    rng = np.random.default_rng(2)
+    x = np.column_stack([rng.normal(1e4, 3.0, 1000), rng.normal(size=1000), np.full(1000, 7.0)])
+    x[:, 1] += 0.5 * (x[:, 0] - 1e4)
+    chunked = pearson(x.astype(np.float32), chunk_rows=37)
+    expected = np.corrcoef(x.astype(np.float32).astype(np.float64)[:, :2], rowvar=False)
+    np.testing.assert_allclose(chunked[:2, :2], expected, atol=1e-9)
+    assert np.isnan(chunked[2]).all() and np.isnan(chunked[:, 2]).all()
