@@ -4,6 +4,7 @@ seconds otherwise) and the summary at the end."""
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -20,6 +21,8 @@ from iotad.demo.scrape import WorkerSnapshot
 from iotad.demo.summary import DemoSummary
 
 PLAIN_EVERY_S = 5.0
+#: flows/s is averaged over this many seconds of worker readings.
+RATE_WINDOW_S = 3.0
 
 
 @dataclass
@@ -33,16 +36,19 @@ class LiveState:
     swap_status: str = "pending"
     snapshot: WorkerSnapshot | None = None
     rate: float = 0.0
-    _previous: tuple[float, float] | None = field(default=None, repr=False)
+    _readings: deque[tuple[float, float]] = field(default_factory=deque, repr=False)
 
-    def update(self, snapshot: WorkerSnapshot | None) -> None:
-        """Take a new worker reading; the flows/s rate comes from the last two."""
+    def update(self, snapshot: WorkerSnapshot | None, now: float | None = None) -> None:
+        """Take a new worker reading; flows/s is the average over the last few seconds."""
         if snapshot is None:
             return
-        now = time.monotonic()
-        if self._previous is not None and now > self._previous[0]:
-            self.rate = (snapshot.flows_in - self._previous[1]) / (now - self._previous[0])
-        self._previous = (now, snapshot.flows_in)
+        now = time.monotonic() if now is None else now
+        self._readings.append((now, snapshot.flows_in))
+        while len(self._readings) > 2 and now - self._readings[1][0] >= RATE_WINDOW_S:
+            self._readings.popleft()
+        first_time, first_flows = self._readings[0]
+        if now > first_time:
+            self.rate = (snapshot.flows_in - first_flows) / (now - first_time)
         self.snapshot = snapshot
 
 

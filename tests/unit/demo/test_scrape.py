@@ -56,3 +56,16 @@ def test_histogram_quantile_interpolates_inside_buckets(q: float, expected: floa
 def test_histogram_quantile_in_the_open_bucket_returns_its_lower_bound() -> None:
     assert histogram_quantile(0.9, [(1.0, 1.0), (math.inf, 10.0)]) == 1.0
     assert histogram_quantile(0.5, []) is None
+
+
+def test_the_live_rate_is_averaged_over_a_few_seconds() -> None:
+    from iotad.demo.feed import FeedProgress
+    from iotad.demo.view import LiveState, plain_line
+
+    state = LiveState(title="t", duration_s=10.0, feed=FeedProgress())
+    for second, flows in enumerate([0, 1000, 1500, 3000, 4000, 5000]):
+        state.update(WorkerSnapshot(flows_in=float(flows)), now=float(second))
+    assert state.rate == pytest.approx((5000 - 1500) / 3)
+    state.update(None, now=6.0)  # a missed reading changes nothing
+    assert state.snapshot is not None and state.snapshot.flows_in == 5000
+    assert "1,167 flows/s" in plain_line(state)
