@@ -9,6 +9,8 @@ synthetic.
     python scripts/derive_demo_profiles.py --check         # exit 1 if the shipped table differs
     python scripts/derive_demo_profiles.py --check \\
         --fidelity models/task8/rf-compact/<version> --reference-forest
+    python scripts/derive_demo_profiles.py --out /tmp/big.json --levels 41 --rank 6 \\
+        --max-clusters 32 --digits 6 --fidelity models/task8/rf-compact/<version>   # bigger
 
 ``--fidelity BUNDLE`` generates ``--rows`` flows per label and scores them as the worker would
 (the bundle's classes, the worker's default confidence threshold): the share of flows that raise
@@ -67,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-forest", action="store_true")
     parser.add_argument("--rows", type=int, default=2000, help="generated flows per label")
     parser.add_argument("--seed", type=int, default=42)
+    defaults = FitConfig()
+    for name in ("max_clusters", "levels", "rank", "digits"):
+        parser.add_argument(
+            f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name),
+            help=f"table size knob (default {getattr(defaults, name)}; the shipped table uses "
+            "the defaults)",
+        )  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if not (args.data / "per_class").is_dir():
@@ -74,7 +83,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.monotonic()
     x, y, files = real_rows(args.data)
-    table = derive_table(x, y, {"files": files, "rows": len(x)}, FitConfig(seed=args.seed))
+    cfg = FitConfig(
+        seed=args.seed,
+        max_clusters=args.max_clusters,
+        levels=args.levels,
+        rank=args.rank,
+        digits=args.digits,
+    )
+    table = derive_table(x, y, {"files": files, "rows": len(x)}, cfg)
     print(f"derived {len(table.labels)} label profiles from {len(x):,} real rows "
           f"in {time.monotonic() - started:.1f}s")  # fmt: skip
     if args.check:
@@ -100,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{loaded.manifest.reference} (threshold {loaded.serving.policy.threshold:g}), "
               f"{args.rows:,} generated flows per label")  # fmt: skip
         print(fidelity_table(rows))
+        mean = sum(row.share for row in rows) / len(rows)
+        print(f"mean share detected over the {len(rows)} labels: {mean:.1%}")
     if args.reference_forest:
         reference_forest(x, y, profiles, args.rows, args.seed)
     return 0
