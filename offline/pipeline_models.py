@@ -62,18 +62,37 @@ def train_evaluate_export(
             f"models, task {int(task_data.task)}", total=len(context.request.models)
         )
         for kind in context.request.models:
-            train_sha = _train(context, data, task_data, dataset, kind)
+            train_sha, model = _train(context, data, task_data, dataset, kind)
             if context.runner.wants(Stage.EVALUATE):
-                model = _load_model(data.paths.model(Stage.TRAIN, task_data.task, kind.value))
-                evaluation, evaluate_sha = _evaluate(context, data, dataset, model, train_sha)
+                evaluation, evaluate_sha = _evaluate(context, data, dataset, model, kind, train_sha)
                 if context.runner.wants(Stage.EXPORT):
                     try:
                         _export(context, data, dataset, model, evaluation, train_sha, evaluate_sha)
                     except ModelLoadError as exc:
                         context.console.error(exc.message)
                         failures.append(f"task {int(task_data.task)} {kind.value}: {exc.message}")
+            del model
             context.progress.advance(total)
     return failures
+
+
+class ModelHandle:
+    """A trained model: the one just fitted, or read from its artifact when first needed.
+
+    Stages that are up to date never ask for it, so a resumed run does not load every model
+    again, and a model just trained is not read back from disk (a fully grown forest can be
+    larger in memory while loading than while training).
+    """
+
+    def __init__(self, directory: Path, fitted: TrainedModel | None = None) -> None:
+        self._directory = directory
+        self._model = fitted
+
+    def get(self) -> TrainedModel:
+        """The model (loaded on first use)."""
+        if self._model is None:
+            self._model = _load_model(self._directory)
+        return self._model
 
 
 def _load_model(directory: Path) -> TrainedModel:
@@ -85,15 +104,17 @@ def _load_model(directory: Path) -> TrainedModel:
 def _train(
     context: RunContext, data: PreparedData, task_data: TaskData, dataset: TaskDataset,
     kind: ModelKind,
-) -> str:  # fmt: skip
+) -> tuple[str, ModelHandle]:  # fmt: skip
     request = context.request
     task = task_data.task
+    fitted: list[TrainedModel] = []
 
     def build(temp: Path) -> StageOutcome:
         from iotad.offline.model_store import save_trained
 
         started = time.perf_counter()
         model = fit_model(context, dataset, kind)
+        fitted.append(model)
         save_trained(model, temp)
         seconds = time.perf_counter() - started
         report = {"fit_seconds": model.fit_seconds, "params": _jsonable(dict(model.params))}
@@ -104,7 +125,8 @@ def _train(
     directory = data.paths.model(Stage.TRAIN, task, kind.value)
     inputs = {"reduce": task_data.shas["reduce"]}
     config = train_config(context, kind)
-    return context.runner.run(Stage.TRAIN, key, directory, config, inputs, build)
+    sha = context.runner.run(Stage.TRAIN, key, directory, config, inputs, build)
+    return sha, ModelHandle(directory, fitted[0] if fitted else None)
 
 
 def train_config(context: RunContext, kind: ModelKind) -> str:
@@ -134,22 +156,22 @@ def fit_model(context: RunContext, dataset: TaskDataset, kind: ModelKind) -> Tra
 
 
 def _evaluate(
-    context: RunContext, data: PreparedData, dataset: TaskDataset, model: TrainedModel,
-    train_sha: str,
+    context: RunContext, data: PreparedData, dataset: TaskDataset, model: ModelHandle,
+    kind: ModelKind, train_sha: str,
 ) -> tuple[ModelEvaluation, str]:  # fmt: skip
     from iotad.offline.plots.confusion import plot_confusion
     from iotad.offline.stages.evaluate import evaluate
 
     def build(temp: Path) -> StageOutcome:
-        evaluation = evaluate(dataset, model)
+        evaluation = evaluate(dataset, model.get())
         (temp / EVALUATION_FILE).write_text(json.dumps(evaluation_to_dict(evaluation), indent=2))
         (temp / "classification_report.txt").write_text(evaluation.report_text)
         plot_confusion(evaluation, temp / "confusion.png")
         report = {"accuracy": evaluation.accuracy, "macro_f1": evaluation.macro_f1}
         return StageOutcome({"test": evaluation.test_rows}, {}, report)
 
-    key = f"{context.request.protocol}/task{int(dataset.task)}/{model.kind.value}"
-    directory = data.paths.model(Stage.EVALUATE, dataset.task, model.kind.value)
+    key = f"{context.request.protocol}/task{int(dataset.task)}/{kind.value}"
+    directory = data.paths.model(Stage.EVALUATE, dataset.task, kind.value)
     sha = context.runner.run(
         Stage.EVALUATE, key, directory, config_hash({}), {"train": train_sha}, build
     )
@@ -157,7 +179,7 @@ def _evaluate(
 
 
 def _export(
-    context: RunContext, data: PreparedData, dataset: TaskDataset, model: TrainedModel,
+    context: RunContext, data: PreparedData, dataset: TaskDataset, model: ModelHandle,
     evaluation: ModelEvaluation, train_sha: str, evaluate_sha: str,
 ) -> None:  # fmt: skip
     from iotad.offline.stages.export_onnx import export_bundle
@@ -165,14 +187,15 @@ def _export(
 
     request = context.request
     version = bundle_version(request.protocol, train_sha)
-    dest = bundle_root(context, data.paths.base) / f"task{int(dataset.task)}" / model.kind.value
+    kind = evaluation.kind
+    dest = bundle_root(context, data.paths.base) / f"task{int(dataset.task)}" / kind.value
     dest = dest / version
 
     def build(temp: Path) -> StageOutcome:
         if dest.exists():
             load_bundle(dest)  # the same version is already there: it must still verify
         else:
-            export_bundle(dataset, model, evaluation, dest, request.export)
+            export_bundle(dataset, model.get(), evaluation, dest, request.export)
         manifest = load_bundle(dest).manifest
         report = {
             "bundle": str(dest),
@@ -183,8 +206,8 @@ def _export(
         (temp / "bundle.txt").write_text(f"{dest}\n")
         return StageOutcome({"parity_rows": manifest.parity.rows}, {}, report)
 
-    key = f"{request.protocol}/task{int(dataset.task)}/{model.kind.value}"
-    directory = data.paths.model(Stage.EXPORT, dataset.task, model.kind.value)
+    key = f"{request.protocol}/task{int(dataset.task)}/{kind.value}"
+    directory = data.paths.model(Stage.EXPORT, dataset.task, kind.value)
     config = config_hash({"export": request.export.model_dump(), "dest": str(dest)})
     inputs = {"train": train_sha, "evaluate": evaluate_sha}
     context.runner.run(Stage.EXPORT, key, directory, config, inputs, build)
@@ -289,6 +312,7 @@ __all__ = [
     "bundle_root",
     "bundle_version",
     "EvaluatedModel",
+    "ModelHandle",
     "collect_evaluations",
     "evaluation_from_json",
     "fit_model",

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from rich.console import Console as RichConsole
 
 from iotad.console import Console
@@ -49,3 +50,17 @@ def test_stop_after_train_then_go_on_from_evaluate(data_tree: Path, tmp_path: Pa
     assert bundle.name.startswith("holdout-")
     open_session(load_bundle(bundle))
     assert (tmp_path / "holdout" / "results" / "results.md").is_file()
+
+
+def test_an_up_to_date_run_loads_no_model(
+    data_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_pipeline(_request(data_tree, tmp_path), _console())
+    from iotad.offline import model_store
+
+    def refuse(directory: Path) -> None:
+        raise AssertionError(f"loaded {directory}")
+
+    monkeypatch.setattr(model_store, "load_trained", refuse)
+    summary = run_pipeline(_request(data_tree, tmp_path), _console())
+    assert {r.status for r in summary.stages} == {"skipped"}
