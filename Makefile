@@ -20,6 +20,7 @@ install: $(STAMP)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy -p iotad
 	$(BIN)/python -m iotad.schemas.export --check
 
 # The test suite starts (and stops) its own Kafka broker through iotad's code; see tests/conftest.py.
