@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -38,7 +37,7 @@ from iotad.schemas.labels import (
 )
 from iotad.schemas.manifest import CanaryFile
 from iotad.schemas.transform import FeatureTransform
-from iotad.settings import Settings
+from iotad.settings import Settings, child_environment
 from iotad.stream.captures import read_captures
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ciciot2023"
@@ -54,15 +53,7 @@ def free_port() -> int:
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The ``IOTAD_*`` variables that reproduce the kafka, topics and stream sections."""
-    env: dict[str, str] = {}
-    for section in ("kafka", "topics", "stream"):
-        for name, value in getattr(settings, section).model_dump().items():
-            if value is None:
-                continue
-            text = str(value).lower() if isinstance(value, bool) else str(value)
-            env[f"IOTAD_{section.upper()}__{name.upper()}"] = text
-    env["IOTAD_LOG_LEVEL"] = settings.log_level
-    return env
+    return {k: v for k, v in child_environment(settings).items() if k.startswith("IOTAD_")}
 
 
 class WorkerProcess:
@@ -72,8 +63,7 @@ class WorkerProcess:
         self.settings = settings
         self.port = settings.stream.web_port
         self.log_path = log_path
-        env = {k: v for k, v in os.environ.items() if not k.startswith("IOTAD_")}
-        env.update(settings_env(settings))
+        env = child_environment(settings)
         command = [sys.executable, "-c", "from iotad.cli.main import run; run()"]
         command += ["stream", "worker"] + (["--bundle", str(bundle)] if bundle else [])
         self._log = log_path.open("ab")
