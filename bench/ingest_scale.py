@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -31,29 +29,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
+from machine import machine
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 600
 TARGET_BYTES = 4 * 1024**3
-
-
-def machine() -> dict[str, object]:
-    """Cores, CPU model and memory of this machine."""
-    model = platform.processor() or "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "logical_cores": psutil.cpu_count(logical=True),
-        "physical_cores": psutil.cpu_count(logical=False),
-        "cpu_model": model,
-        "memory_gib": round(psutil.virtual_memory().total / 1024**3, 1),
-        "python": platform.python_version(),
-        "load_average_at_start": os.getloadavg(),
-    }
 
 
 def measure(command: list[str]) -> dict[str, object]:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
-from ingest_scale import machine
+from machine import machine
 
 REPO = Path(__file__).resolve().parents[1]
 STAGE_LINE = re.compile(r"• (\w+) (\S+): (running|done in ([\d.]+) s|up to date, skipped)")

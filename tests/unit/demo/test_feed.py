@@ -8,6 +8,7 @@ from collections import Counter
 
 import orjson
 import pytest
+from support.sinks import MemorySink
 
 from iotad.demo.bad_input import BAD_MESSAGE_TIMES, bad_messages
 from iotad.demo.feed import FeedPlan, FeedProgress, LabelCountingSink, SyntheticFeed
@@ -19,31 +20,6 @@ from iotad.schemas.messages import Flow, FlowBatch
 from iotad.stream.core import InboundMessage, ScoringOptions, ServingModel, process_batch
 
 OPTIONS = ScoringOptions(max_message_bytes=1024 * 1024, max_dead_letter_original_bytes=4096)
-
-
-class MemorySink:
-    """A FlowSink that keeps what it is given."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[bytes, bytes, int]] = []
-
-    async def send(self, key: bytes, value: bytes, flows: int) -> None:
-        self.messages.append((key, value, flows))
-
-    async def flush(self) -> None:
-        return None
-
-    @property
-    def delivered_flows(self) -> int:
-        return sum(n for _, _, n in self.messages)
-
-    @property
-    def failed_flows(self) -> int:
-        return 0
-
-    @property
-    def first_error(self) -> str | None:
-        return None
 
 
 def _inbound(messages: list[tuple[bytes, bytes, int]]) -> list[InboundMessage]:

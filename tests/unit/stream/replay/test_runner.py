@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.sinks import MemorySink
 
 from iotad.errors import DataError, SchemaError
 from iotad.schemas.features import FEATURES_39, FEATURES_46, FeatureLayout
@@ -17,31 +18,6 @@ from iotad.stream.replay import ReplayOptions, ReplaySummary, replay
 from iotad.stream.replay.pacing import Pacer
 from iotad.stream.replay.sources import capture_stem, discover, inspect
 from iotad.stream.replay.types import RejectReason
-
-
-class MemorySink:
-    """Keeps every message; all count as delivered."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[bytes, bytes, int]] = []
-
-    async def send(self, key: bytes, value: bytes, flows: int) -> None:
-        self.messages.append((key, value, flows))
-
-    async def flush(self) -> None:
-        return None
-
-    @property
-    def delivered_flows(self) -> int:
-        return sum(n for _, _, n in self.messages)
-
-    @property
-    def failed_flows(self) -> int:
-        return 0
-
-    @property
-    def first_error(self) -> str | None:
-        return None
 
 
 def _write(path: Path, header: tuple[str, ...], rows: list[list[str]], *, gz: bool = False) -> Path:
