@@ -28,6 +28,8 @@ def native_output(model: TrainedModel, x: NDArray[np.float32]) -> NDArray[np.flo
     Probabilities for every model but the Perceptron, whose margins come from
     ``decision_function``; a binary Perceptron's single margin ``s`` becomes ``[-s, s]``, the two
     columns skl2onnx's graph returns. The Keras DNN returns its softmax (or one sigmoid column).
+    Linear models (LR, Perceptron) score in float64, as their ONNX graphs do
+    (:mod:`iotad.offline.models.onnx_graphs`).
     """
     if model.kind is ModelKind.DNN:
         output: NDArray[np.floating] = model.estimator.predict(
@@ -35,8 +37,10 @@ def native_output(model: TrainedModel, x: NDArray[np.float32]) -> NDArray[np.flo
         )
         return output
     if model.kind is ModelKind.PERCEPTRON:
-        margins = np.asarray(model.estimator.decision_function(x))
+        margins = np.asarray(model.estimator.decision_function(x.astype(np.float64)))
         return np.column_stack([-margins, margins]) if margins.ndim == 1 else margins
+    if model.kind is ModelKind.LR:
+        return np.asarray(model.estimator.predict_proba(x.astype(np.float64)))
     return np.asarray(model.estimator.predict_proba(x))
 
 

@@ -80,7 +80,7 @@ def test_binary_perceptron_output_matches_the_onnx_layout() -> None:
     )
     model = TrainedModel(ModelKind.PERCEPTRON, Task.BINARY, estimator, ("Attack", "Benign"), 0.0)
     raw = native_output(model, dataset.x_test)
-    margins = estimator.decision_function(dataset.x_test)
+    margins = estimator.decision_function(dataset.x_test.astype(np.float64))
     assert raw.shape == (len(dataset.x_test), 2)
     assert np.array_equal(raw[:, 1], margins) and np.array_equal(raw[:, 0], -margins)
     scores = native_scores(model, dataset.x_test)
@@ -142,3 +142,27 @@ def test_dnn_architectures_follow_the_study() -> None:
         0.3,
         0.2,
     ]
+
+
+@pytest.mark.parametrize("kind", [ModelKind.PERCEPTRON, ModelKind.LR])
+def test_linear_graphs_match_the_native_scores_even_with_huge_margins(kind: ModelKind) -> None:
+    """A Perceptron trained on wide-ranged rows has margins in the thousands; its softmax
+    scores through the bundle's graph must still match the native ones far inside 1e-4."""
+    import onnxruntime as ort
+
+    from iotad.offline.models.onnx_graphs import to_onnx
+    from iotad.schemas.outputs import class_scores
+
+    classes = tuple(f"c{i}" for i in range(12))
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, len(classes), 20_000)
+    x = (rng.standard_normal((len(y), 30)) * 300 + y[:, None]).astype(np.float32)
+    estimator = build_estimator(kind, Task.LABEL, CFG, 42).fit(x, y)
+    model = TrainedModel(kind, Task.LABEL, estimator, classes, fit_seconds=0.0)
+    graph = to_onnx(model, x.shape[1], 17)
+    session = ort.InferenceSession(graph.model, providers=["CPUExecutionProvider"])
+    (output,) = session.run([graph.scores_output], {graph.input_name: x})
+    served = class_scores(output, graph.output_kind, len(classes))
+    if kind is ModelKind.PERCEPTRON:
+        assert np.abs(estimator.decision_function(x)).max() > 1000
+    assert np.abs(served - native_scores(model, x)).max() <= 1e-6
