@@ -133,7 +133,7 @@ def keras_to_onnx(model: Any, n_features: int, opset: int) -> Any:
 
     signature = (tf.TensorSpec((None, n_features), tf.float32, name=INPUT_NAME),)
 
-    @tf.function(input_signature=signature)  # type: ignore[untyped-decorator]
+    @tf.function(input_signature=signature, autograph=False)  # type: ignore[untyped-decorator]
     def serve(features: Any) -> dict[str, Any]:
         return {KERAS_SCORES: model(features, training=False)}
 
