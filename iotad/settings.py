@@ -44,6 +44,7 @@ class _Section(BaseModel):
 class KafkaSettings(_Section):
     """How every client reaches Kafka."""
 
+    # Defaults to the local broker's broker.host:broker.port (see Settings).
     bootstrap_servers: str = "127.0.0.1:9092"
     client_id: str = "iotad"
     request_timeout_s: float = Field(default=30.0, gt=0)
@@ -205,6 +206,26 @@ class Settings(BaseSettings):
     replay: ReplaySettings = ReplaySettings()
     offline: OfflineSettings = OfflineSettings()
     demo: DemoSettings = DemoSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bootstrap_follows_the_local_broker(cls, data: Any) -> Any:
+        """Clients reach ``broker.host:broker.port`` unless ``kafka.bootstrap_servers`` is set.
+
+        So ``IOTAD_BROKER__PORT=29092 iotad kafka up`` and then ``iotad replay`` with the same
+        environment talk to that broker, with no second setting to keep in step.
+        """
+        if not isinstance(data, dict):
+            return data
+        broker, kafka = data.get("broker"), data.get("kafka", {})
+        if not isinstance(broker, dict) or not isinstance(kafka, dict):
+            return data
+        if "bootstrap_servers" in kafka or not {"host", "port"} & broker.keys():
+            return data
+        defaults = BrokerSettings.model_fields
+        host = broker.get("host", defaults["host"].default)
+        port = broker.get("port", defaults["port"].default)
+        return {**data, "kafka": {**kafka, "bootstrap_servers": f"{host}:{port}"}}
 
     @classmethod
     def settings_customise_sources(

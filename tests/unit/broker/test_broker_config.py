@@ -119,3 +119,17 @@ def test_port_in_use_is_a_clear_error() -> None:
         port = taken.getsockname()[1]
         with pytest.raises(BrokerError, match=f"port {port} on 127.0.0.1 is already in use"):
             ensure_port_free("127.0.0.1", port)
+
+
+def test_clients_follow_the_local_broker_port_unless_bootstrap_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("IOTAD_BROKER__PORT", "29092")
+    assert load_settings().kafka.bootstrap_servers == "127.0.0.1:29092"
+    monkeypatch.setenv("IOTAD_KAFKA__BOOTSTRAP_SERVERS", "kafka.ward:9092")
+    assert load_settings().kafka.bootstrap_servers == "kafka.ward:9092"
+    monkeypatch.delenv("IOTAD_BROKER__PORT")
+    monkeypatch.delenv("IOTAD_KAFKA__BOOTSTRAP_SERVERS")
+    assert load_settings().kafka.bootstrap_servers == "127.0.0.1:9092"
+    overridden = load_settings(overrides={"broker": {"host": "10.0.0.5", "port": 19092}})
+    assert overridden.kafka.bootstrap_servers == "10.0.0.5:19092"
