@@ -107,13 +107,19 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True, help="artifact folder of the run")
     parser.add_argument("--tasks", default="2,8,34")
     parser.add_argument("--models", default="rf,lr,ada,perceptron,dnn")
+    parser.add_argument("--from", dest="start", default=None, help="start at this stage")
     parser.add_argument("--to", default=None, help="stop after this stage")
+    parser.add_argument("--force", action="store_true", help="re-run stages even if up to date")
     args = parser.parse_args()
     iotad = str(Path(sys.executable).with_name("iotad"))
     command = [iotad, "offline", "run", "--protocol", "study", "--data", str(args.data),
                "--out", str(args.out), "--tasks", args.tasks, "--models", args.models]  # fmt: skip
+    if args.start:
+        command += ["--from", args.start]
     if args.to:
         command += ["--to", args.to]
+    if args.force:
+        command.append("--force")
     results: dict[str, object] = {
         "machine": machine(),
         "data": "SYNTHETIC (iotad offline synth)",
