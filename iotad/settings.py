@@ -163,6 +163,9 @@ class OfflineSettings(_Section):
     max_oversample: float = Field(default=100.0, ge=1)
     # Holdout: the share of every capture run (or of a label's files) that is held out.
     test_fraction: float = Field(default=0.2, gt=0, lt=1)
+    # export refuses a forest whose ONNX graph would be larger than this (estimated first):
+    # building and checking it takes several times its size in memory.
+    max_forest_onnx_mb: float = Field(default=1000.0, gt=0)
 
 
 class DemoSettings(_Section):

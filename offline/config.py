@@ -45,6 +45,8 @@ class ExportConfig(_Config):
     canary_rows: int = Field(default=8, ge=1)
     min_class_agreement: float = Field(default=0.999, gt=0, le=1)
     score_atol: float = Field(default=1e-4, gt=0)
+    # Forests whose ONNX graph would be larger (estimated before building) are refused.
+    max_forest_onnx_mb: float = Field(default=1000.0, gt=0)
 
 
 class IngestConfig(_Config):

@@ -69,7 +69,7 @@ def train_evaluate_export(
                     try:
                         _export(context, data, dataset, model, evaluation, train_sha, evaluate_sha)
                     except ModelLoadError as exc:
-                        context.console.error(exc.message)
+                        context.console.error(exc.message, exc.hint)
                         failures.append(f"task {int(task_data.task)} {kind.value}: {exc.message}")
             del model
             context.progress.advance(total)

@@ -56,7 +56,13 @@ def _parse_stage(value: str | None) -> Any:
 
 
 def _request(settings: Settings, **given: Any) -> RunRequest:
-    from iotad.offline.config import BalanceConfig, DataConfig, SplitConfig, StudySplitConfig
+    from iotad.offline.config import (
+        BalanceConfig,
+        DataConfig,
+        ExportConfig,
+        SplitConfig,
+        StudySplitConfig,
+    )
     from iotad.offline.pipeline import RunRequest
     from iotad.offline.types import ModelKind
     from iotad.schemas.features import FeatureLayout
@@ -88,6 +94,7 @@ def _request(settings: Settings, **given: Any) -> RunRequest:
         local_scheduler=offline.local_scheduler,
         seed=settings.seed,
         data_cfg=data_cfg,
+        export=ExportConfig(max_forest_onnx_mb=offline.max_forest_onnx_mb),
         command=given["command"],
     )
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from iotad.offline.models.forest_onnx import forest_to_onnx
+from iotad.offline.models.forest_onnx import MAX_ONNX_BYTES, forest_to_onnx
 from iotad.offline.models.scoring import output_kind
 from iotad.offline.types import ModelKind, TrainedModel
 from iotad.schemas.outputs import ScoreKind
@@ -62,19 +62,28 @@ class OnnxGraph:
         return len(self.model)
 
 
-def to_onnx(model: TrainedModel, n_features: int, opset: int) -> OnnxGraph:
+def to_onnx(
+    model: TrainedModel, n_features: int, opset: int, *, max_forest_bytes: int = MAX_ONNX_BYTES
+) -> OnnxGraph:
     """Convert a trained model (scikit-learn or Keras) to ONNX.
 
     Raises
     ------
     ModelLoadError
-        if the graph would be too large for ONNX (2 GiB).
+        if a forest's graph would exceed ``max_forest_bytes`` or any graph ONNX's 2 GiB.
     """
     if model.kind is ModelKind.DNN:
         proto = keras_to_onnx(model.estimator, n_features, opset)
         scores = KERAS_SCORES
     elif model.kind in FORESTS:
-        proto = forest_to_onnx(model.estimator, n_features, opset, INPUT_NAME, SKLEARN_SCORES)
+        proto = forest_to_onnx(
+            model.estimator,
+            n_features,
+            opset,
+            INPUT_NAME,
+            SKLEARN_SCORES,
+            max_bytes=max_forest_bytes,
+        )
         scores = SKLEARN_SCORES
     elif model.kind in LINEAR:
         proto = linear_to_onnx(model.estimator, n_features, opset)

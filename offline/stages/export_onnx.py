@@ -89,7 +89,12 @@ def export_bundle(
             f"parity check (has {len(dataset.raw_test)} and {len(dataset.x_test)})"
         )
     started = time.perf_counter()
-    graph = to_onnx(model, dataset.x_test.shape[1], cfg.opset)
+    graph = to_onnx(
+        model,
+        dataset.x_test.shape[1],
+        cfg.opset,
+        max_forest_bytes=int(cfg.max_forest_onnx_mb * 1e6),
+    )
     expected = native_scores(model, dataset.x_test)
     parts = _BundleParts(
         dataset, model, evaluation, graph, canary_file(dataset, model, expected, cfg)

@@ -84,3 +84,38 @@ def test_graphs_over_the_protobuf_limit_are_refused(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(forest_onnx, "MAX_ONNX_BYTES", 100)
     with pytest.raises(ModelLoadError, match="2 GiB limit"):
         forest_to_onnx(forest, dataset.x_train.shape[1], 17, "features", "probabilities")
+
+
+@pytest.mark.parametrize("n_classes", [2, 12, 34])
+def test_size_estimate_is_within_ten_percent(n_classes: int) -> None:
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, n_classes, 6000)
+    x = (rng.standard_normal((len(y), 10)) + y[:, None] * 0.2).astype(np.float32)
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y)
+    graph = forest_to_onnx(forest, x.shape[1], 17, "features", "probabilities")
+    actual = len(graph.SerializeToString())
+    assert 0.9 * actual <= forest_onnx.estimated_onnx_bytes(forest) <= 1.1 * actual
+
+
+def test_forests_over_the_export_cap_are_refused_before_building(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sklearn.ensemble import RandomForestClassifier
+
+    dataset = synthetic_task_dataset(Task.BINARY, ("Attack", "Benign"))
+    forest = RandomForestClassifier(n_estimators=2, random_state=0)
+    forest.fit(dataset.x_train, encode(dataset.y_train, dataset.classes))
+    estimate = forest_onnx.estimated_onnx_bytes(forest)
+
+    def never(*_: object) -> None:
+        raise AssertionError("the graph was built")
+
+    monkeypatch.setattr(forest_onnx._Columns, "add_tree", never)
+    with pytest.raises(ModelLoadError, match="over the export cap") as refused:
+        forest_to_onnx(
+            forest, dataset.x_train.shape[1], 17, "features", "probabilities",
+            max_bytes=estimate - 1,
+        )  # fmt: skip
+    assert "rf-compact" in (refused.value.hint or "")

@@ -65,3 +65,20 @@ def test_synth_writes_labelled_files(tmp_path: Path) -> None:
     assert main(args, console) == ExitCode.OK
     assert "wrote 2000 synthetic rows in 2 files" in out.getvalue()
     assert (tmp_path / "synthetic-part-00001.csv").is_file()
+
+
+def test_a_forest_over_the_export_cap_is_refused_and_the_run_goes_on(
+    data_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IOTAD_OFFLINE__LOCAL_SCHEDULER", "threads")
+    monkeypatch.setenv("IOTAD_OFFLINE__TARGET_SCALE", "0.01")
+    monkeypatch.setenv("IOTAD_OFFLINE__MAX_FOREST_ONNX_MB", "0.001")
+    args = ["--log-level", "WARNING", "offline", "run", "--data", str(data_tree / "per_class"),
+            "--out", str(tmp_path), "--tasks", "8", "--models", "rf-compact,lr"]  # fmt: skip
+    console, _, err = _console()
+    assert main(args, console) != ExitCode.OK
+    assert "over the export cap of 0.0 MB" in err.getvalue()
+    assert "IOTAD_OFFLINE__MAX_FOREST_ONNX_MB" in err.getvalue()
+    bundles = tmp_path / "holdout" / "bundles" / "task8"
+    assert any((bundles / "lr").iterdir())
+    assert not (bundles / "rf-compact").exists()
