@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from iotad.offline.models.forest_onnx import MAX_ONNX_BYTES, forest_to_onnx
-from iotad.offline.models.scoring import output_kind
+from iotad.offline.models.scoring import LINEAR, output_kind
 from iotad.offline.types import ModelKind, TrainedModel
 from iotad.schemas.outputs import ScoreKind
 
@@ -41,8 +41,6 @@ SKLEARN_SCORES = "probabilities"
 KERAS_SCORES = "scores"
 _TREE_OPS = frozenset({"TreeEnsembleClassifier"})
 FORESTS = frozenset({ModelKind.RF, ModelKind.RF_COMPACT})
-#: Scored in float64 by both the native model and the graph (see the module docstring).
-LINEAR = frozenset({ModelKind.LR, ModelKind.PERCEPTRON})
 _LEAF_ENTRY_ATTRS = ("class_treeids", "class_nodeids", "class_ids")
 
 
@@ -99,14 +97,16 @@ def to_onnx(
     return OnnxGraph(serialised, INPUT_NAME, scores, output_kind(model.kind), opset)
 
 
-def sklearn_to_onnx(estimator: Any, n_features: int, opset: int) -> Any:
-    """skl2onnx conversion with a float input named :data:`INPUT_NAME` and no ZipMap."""
+def sklearn_to_onnx(estimator: Any, n_features: int, opset: int, *, double: bool = False) -> Any:
+    """skl2onnx conversion with an input named :data:`INPUT_NAME` (float, or double when
+    ``double``) and no ZipMap."""
     from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 
+    tensor_type = DoubleTensorType if double else FloatTensorType
     return convert_sklearn(
         estimator,
-        initial_types=[(INPUT_NAME, FloatTensorType([None, n_features]))],
+        initial_types=[(INPUT_NAME, tensor_type([None, n_features]))],
         options={id(estimator): {"zipmap": False}},
         target_opset=opset,
     )
@@ -115,15 +115,8 @@ def sklearn_to_onnx(estimator: Any, n_features: int, opset: int) -> Any:
 def linear_to_onnx(estimator: Any, n_features: int, opset: int) -> Any:
     """skl2onnx conversion in float64 behind a float32 input (scores stay float64)."""
     from onnx import TensorProto, helper
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import DoubleTensorType
 
-    proto = convert_sklearn(
-        estimator,
-        initial_types=[(INPUT_NAME, DoubleTensorType([None, n_features]))],
-        options={id(estimator): {"zipmap": False}},
-        target_opset=opset,
-    )
+    proto = sklearn_to_onnx(estimator, n_features, opset, double=True)
     graph = proto.graph
     wide_input = f"{INPUT_NAME}_f64"
     for node in graph.node:
@@ -195,7 +188,6 @@ __all__ = [
     "FORESTS",
     "INPUT_NAME",
     "KERAS_SCORES",
-    "LINEAR",
     "SKLEARN_SCORES",
     "OnnxGraph",
     "keras_to_onnx",

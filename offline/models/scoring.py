@@ -15,6 +15,8 @@ from iotad.schemas.outputs import ScoreKind, class_scores
 
 #: Rows per Keras ``predict`` batch (inference only: large batches are fastest on CPU).
 PREDICT_BATCH = 8192
+#: Scored in float64, natively and in their ONNX graphs (:mod:`iotad.offline.models.onnx_graphs`).
+LINEAR = frozenset({ModelKind.LR, ModelKind.PERCEPTRON})
 
 
 def output_kind(kind: ModelKind) -> ScoreKind:
@@ -28,20 +30,18 @@ def native_output(model: TrainedModel, x: NDArray[np.float32]) -> NDArray[np.flo
     Probabilities for every model but the Perceptron, whose margins come from
     ``decision_function``; a binary Perceptron's single margin ``s`` becomes ``[-s, s]``, the two
     columns skl2onnx's graph returns. The Keras DNN returns its softmax (or one sigmoid column).
-    Linear models (LR, Perceptron) score in float64, as their ONNX graphs do
-    (:mod:`iotad.offline.models.onnx_graphs`).
+    Linear models (:data:`LINEAR`) score in float64, as their ONNX graphs do.
     """
     if model.kind is ModelKind.DNN:
         output: NDArray[np.floating] = model.estimator.predict(
             x, batch_size=PREDICT_BATCH, verbose=0
         )
         return output
+    rows = x.astype(np.float64) if model.kind in LINEAR else x
     if model.kind is ModelKind.PERCEPTRON:
-        margins = np.asarray(model.estimator.decision_function(x.astype(np.float64)))
+        margins = np.asarray(model.estimator.decision_function(rows))
         return np.column_stack([-margins, margins]) if margins.ndim == 1 else margins
-    if model.kind is ModelKind.LR:
-        return np.asarray(model.estimator.predict_proba(x.astype(np.float64)))
-    return np.asarray(model.estimator.predict_proba(x))
+    return np.asarray(model.estimator.predict_proba(rows))
 
 
 def native_scores(model: TrainedModel, x: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -55,4 +55,11 @@ def top_classes(classes: tuple[str, ...], scores: NDArray[np.floating]) -> NDArr
     return winners
 
 
-__all__ = ["PREDICT_BATCH", "native_output", "native_scores", "output_kind", "top_classes"]
+__all__ = [
+    "LINEAR",
+    "PREDICT_BATCH",
+    "native_output",
+    "native_scores",
+    "output_kind",
+    "top_classes",
+]
