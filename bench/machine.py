@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
-from pathlib import Path
 
 import psutil
 
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (or what ``platform`` knows)."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
+from iotad.machine import cpu_model, describe_machine
 
 
 def machine() -> dict[str, object]:
@@ -32,11 +23,5 @@ def machine() -> dict[str, object]:
 
 
 def describe() -> str:
-    """The same facts as one line (printed with every result)."""
-    one, five, fifteen = os.getloadavg()
-    memory = psutil.virtual_memory().total / 1024**3
-    return (
-        f"machine: {os.cpu_count()} cores, {cpu_model()}, {memory:.0f} GiB RAM, "
-        f"load {one:.2f} {five:.2f} {fifteen:.2f}; "
-        f"Python {platform.python_version()} on {platform.system()} {platform.release()}"
-    )
+    """The same facts as one line (printed with every result), with the operating system."""
+    return f"{describe_machine()} on {platform.system()} {platform.release()}"

@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from iotad.demo.machine import describe_machine
+from iotad.machine import describe_machine
 from iotad.schemas.labels import LABELS, category_of, label_from_path
 from iotad.settings import StreamSettings
 from iotad.stream.loader import load_model

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from iotad.demo.fidelity import bundle_fidelity, fidelity_table, intended_category
-from iotad.demo.machine import describe_machine
 from iotad.demo.profile_fit import FitConfig, derive_table, real_rows, table_differences
 from iotad.demo.profiles import PROFILE_RESOURCE, FlowProfiles, load_table
+from iotad.machine import describe_machine
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "ciciot2023"

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from iotad.demo.chart import plot_alerts
 from iotad.demo.fidelity import tally
-from iotad.demo.machine import machine_facts
 from iotad.demo.scenario import GATEWAY_ID, Scenario
 from iotad.demo.summary import (
     Accounting,
@@ -20,6 +19,7 @@ from iotad.demo.summary import (
     model_versions,
 )
 from iotad.demo.view import print_summary
+from iotad.machine import machine_facts
 from iotad.schemas.labels import LABELS
 
 if TYPE_CHECKING:
