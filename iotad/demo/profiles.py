@@ -18,6 +18,7 @@ dependent columns. Rows made this way are **synthetic**: plausible for a classif
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -181,27 +182,36 @@ class ClusterSampler:
             u[:, features] = normal_cdf(z)
         return u
 
+    @cached_property
+    def _inverses(self) -> list[_Inverse]:
+        """Each marginal's inverse CDF, its arrays built once (the feed samples every tick)."""
+        return [_inverse_of(marginal, self._levels) for marginal in self.cluster.marginals]
+
     def sample(self, n: int, rng: np.random.Generator) -> NDArray[np.float64]:
         """``n`` rows of free features."""
         u = self.uniforms(n, rng)
         out = np.empty_like(u)
-        for j, marginal in enumerate(self.cluster.marginals):
-            out[:, j] = _inverse(marginal, u[:, j], self._levels)
+        for j, inverse in enumerate(self._inverses):
+            out[:, j] = inverse(u[:, j])
         return out
 
 
-def _inverse(
-    marginal: Marginal, u: NDArray[np.float64], levels: NDArray[np.float64]
-) -> NDArray[np.float64]:
+_Inverse = Callable[[NDArray[np.float64]], NDArray[np.float64]]
+
+
+def _inverse_of(marginal: Marginal, levels: NDArray[np.float64]) -> _Inverse:
     if marginal.c is not None:
-        return np.full(len(u), marginal.c)
+        constant = marginal.c
+        return lambda u: np.full(len(u), constant)
     if marginal.v is not None and marginal.p is not None:
         cumulative = np.cumsum(marginal.p)
         cumulative /= cumulative[-1]
-        index = np.minimum(np.searchsorted(cumulative, u, side="right"), len(marginal.v) - 1)
-        return np.asarray(marginal.v, dtype=np.float64)[index]
+        values = np.asarray(marginal.v, dtype=np.float64)
+        last = len(values) - 1
+        return lambda u: values[np.minimum(np.searchsorted(cumulative, u, side="right"), last)]
     assert marginal.q is not None
-    return np.interp(u, levels, np.asarray(marginal.q, dtype=np.float64))
+    quantiles = np.asarray(marginal.q, dtype=np.float64)
+    return lambda u: np.interp(u, levels, quantiles)
 
 
 class FlowProfiles:
