@@ -107,14 +107,18 @@ def build_summary(
             "source": "worker histogram iotad_event_to_alert_seconds (flow event time to alert "
             "acknowledged by the broker)",
         },
-        swap=run.swap.report() if run.swap is not None else SwapReport("not reached"),
+        swap=_swap_report(run),
         fidelity=tally(sent, labelled),
         interrupted=run.interrupted,
         notes=tuple(notes),
     )
 
 
-def _chart(run: DemoRun, summary: DemoSummary) -> str | None:
+def _swap_report(run: DemoRun) -> SwapReport:
+    return run.swap.report() if run.swap is not None else SwapReport("not reached")
+
+
+def _chart(run: DemoRun, swap: SwapReport) -> str | None:
     start_ms = run.progress.started_wall_ms
     alerts = run.log.copy()
     if start_ms is None:
@@ -124,7 +128,6 @@ def _chart(run: DemoRun, summary: DemoSummary) -> str | None:
     series = alerts_per_second(
         [a.detected_at_ms for a in alerts], [a.category for a in alerts], start_ms, seconds
     )
-    swap = summary.swap
     windows = Scenario().windows(run.base.demo.duration_s) if run.request.synthetic else []
     kind = "SYNTHETIC flows" if run.request.synthetic else "replayed flows"
     path = plot_alerts(
@@ -141,8 +144,7 @@ def _chart(run: DemoRun, summary: DemoSummary) -> str | None:
 def write_report(run: DemoRun, bundles: DemoBundles | None) -> DemoSummary:
     """Write ``alerts.png`` and ``summary.json`` into the run dir, print the report; the summary."""
     began = time.monotonic()
-    provisional = build_summary(run, bundles, run.phases.with_total())
-    chart = _chart(run, provisional)
+    chart = _chart(run, _swap_report(run))
     phases = {**run.phases.seconds, "report": time.monotonic() - began}
     phases["total"] = time.monotonic() - run.phases.started
     summary = build_summary(run, bundles, phases)
