@@ -10,7 +10,6 @@ SIGTERM, then SIGKILL after ``stop_timeout_s``.
 from __future__ import annotations
 
 import logging
-import shutil
 import socket
 import subprocess
 import time
@@ -23,6 +22,7 @@ from iotad.broker.admin import broker_answers
 from iotad.broker.jars import require_tool, resolve_jars
 from iotad.broker.server_config import format_storage, storage_formatted, write_config
 from iotad.broker.types import BrokerPaths, BrokerState, BrokerStatus
+from iotad.death_signal import death_signal_prefix
 from iotad.errors import BrokerError
 from iotad.settings import BrokerSettings
 
@@ -193,7 +193,7 @@ def _spawn(
     java: str, libs: Path, settings: BrokerSettings, paths: BrokerPaths, *, die_with_parent: bool
 ) -> subprocess.Popen[bytes]:
     command = [
-        *_death_signal_prefix(die_with_parent),
+        *(death_signal_prefix("broker") if die_with_parent else []),
         java, f"-Xmx{settings.heap_mb}m", f"-Xms{min(settings.heap_mb, 256)}m",
         "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
         f"-Dlog4j.configuration=file:{paths.log4j_properties}",
@@ -209,16 +209,6 @@ def _spawn(
             cwd=paths.data_dir,
             start_new_session=True,  # Ctrl-C in the terminal does not reach the broker
         )
-
-
-def _death_signal_prefix(wanted: bool) -> list[str]:
-    if not wanted:
-        return []
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        logger.warning("setpriv not found: the broker will outlive this process if it is killed")
-        return []
-    return [setpriv, "--pdeathsig", "TERM", "--"]
 
 
 def _wait_until_ready(

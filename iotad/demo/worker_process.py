@@ -8,7 +8,6 @@ in order) and, on Linux, a death signal: if the demo is killed, the worker gets 
 from __future__ import annotations
 
 import logging
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from typing import IO, Any
 
 import orjson
 
+from iotad.death_signal import death_signal_prefix
 from iotad.demo.scrape import WorkerSnapshot, fetch, parse_metrics
 from iotad.errors import IotadError
 from iotad.settings import Settings, child_environment
@@ -30,14 +30,6 @@ _POLL_S = 0.25
 
 class WorkerError(IotadError):
     """The demo's worker did not start or stopped unexpectedly."""
-
-
-def _with_death_signal(command: list[str]) -> list[str]:
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        logger.warning("setpriv not found: the worker outlives the demo if the demo is killed")
-        return command
-    return [setpriv, "--pdeathsig", "TERM", "--", *command]
 
 
 class WorkerProcess:
@@ -61,7 +53,7 @@ class WorkerProcess:
         command = [sys.executable, "-m", "iotad", "stream", "worker", "--bundle", str(self.bundle)]
         self._log = self.log_path.open("ab")
         self._process = subprocess.Popen(
-            _with_death_signal(command),
+            [*death_signal_prefix("worker"), *command],
             env=child_environment(self.settings),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
