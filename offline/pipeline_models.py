@@ -192,11 +192,10 @@ def _export(
     dest = dest / version
 
     def build(temp: Path) -> StageOutcome:
-        if dest.exists():
-            load_bundle(dest)  # the same version is already there: it must still verify
+        if dest.exists():  # the same version is already there: it must still verify
+            manifest = load_bundle(dest).manifest
         else:
-            export_bundle(dataset, model.get(), evaluation, dest, request.export)
-        manifest = load_bundle(dest).manifest
+            manifest = export_bundle(dataset, model.get(), evaluation, dest, request.export)
         report = {
             "bundle": str(dest),
             "reference": manifest.reference,

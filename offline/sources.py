@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iotad.errors import DataError, SchemaError
-from iotad.schemas.features import FeatureLayout, detect_layout
+from iotad.schemas.features import LABEL_COLUMNS, FeatureLayout, detect_layout
 from iotad.schemas.labels import label_from_path
 
 CSV_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz")
@@ -61,7 +61,7 @@ def describe_source(path: Path, name: str) -> SourceFile | SkippedFile:
         return SkippedFile(name, f"unreadable: {exc}")
     except SchemaError as exc:
         return SkippedFile(name, exc.message)
-    label_column = next((c for c in ("label", "Label") if c in header), None)
+    label_column = next((c for c in LABEL_COLUMNS if c in header), None)
     path_label = None
     if label_column is None:
         try:

@@ -55,12 +55,25 @@ def estimated_onnx_bytes(forest: Any) -> int:
     total = 0.0
     binary = int(forest.n_classes_) == 2
     for estimator in forest.estimators_:
-        tree = estimator.tree_
-        leaves = np.flatnonzero(tree.children_left == -1)
-        counts = tree.value[leaves, 0, 1:] if binary else tree.value[leaves, 0, :]
-        total += int(tree.node_count) * _BYTES_PER_NODE
-        total += int(np.count_nonzero(counts)) * _BYTES_PER_WEIGHT
+        _, weights = leaf_weights(estimator.tree_, len(forest.estimators_), binary=binary)
+        total += int(estimator.tree_.node_count) * _BYTES_PER_NODE
+        total += int(np.count_nonzero(weights)) * _BYTES_PER_WEIGHT
     return int(total)
+
+
+def leaf_weights(
+    tree: Any, n_trees: int, *, binary: bool
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """A tree's leaves and the weight each adds per class (its class fractions / ``n_trees``).
+
+    For two classes only the second class's column: the operator returns ``[1 - p, p]``.
+    """
+    leaves = np.flatnonzero(tree.children_left == -1)
+    counts = np.asarray(tree.value[leaves, 0, :], dtype=np.float64)
+    totals = counts.sum(axis=1, keepdims=True)
+    totals[totals == 0] = 1.0
+    weights = counts / totals / n_trees
+    return leaves, weights[:, 1:] if binary else weights
 
 
 def float32_at_or_below(threshold: NDArray[np.float64]) -> NDArray[np.float32]:
@@ -167,13 +180,7 @@ class _Columns:
         self.nodes["falsenodeids"].append(np.where(leaf, 0, right).astype(np.int64))
         self.values.append(np.where(leaf, np.float32(0), float32_at_or_below(tree.threshold)))
         self.is_leaf.append(leaf)
-        leaves = np.flatnonzero(leaf)
-        counts = np.asarray(tree.value[leaves, 0, :], dtype=np.float64)
-        totals = counts.sum(axis=1, keepdims=True)
-        totals[totals == 0] = 1.0
-        weights = counts / totals / n_trees
-        if self.binary:
-            weights = weights[:, 1:]  # P(second class); the operator returns [1 - p, p]
+        leaves, weights = leaf_weights(tree, n_trees, binary=self.binary)
         rows, class_ids = np.nonzero(weights)
         self.classes["treeids"].append(np.full(len(rows), tree_id, dtype=np.int64))
         self.classes["nodeids"].append(leaves[rows].astype(np.int64))
@@ -230,4 +237,5 @@ __all__ = [
     "estimated_onnx_bytes",
     "float32_at_or_below",
     "forest_to_onnx",
+    "leaf_weights",
 ]

@@ -68,7 +68,7 @@ def to_onnx(
     Raises
     ------
     ModelLoadError
-        if a forest's graph would exceed ``max_forest_bytes`` or any graph ONNX's 2 GiB.
+        if a forest's graph would exceed ``max_forest_bytes`` or protobuf's 2 GiB.
     """
     if model.kind is ModelKind.DNN:
         proto = keras_to_onnx(model.estimator, n_features, opset)
