@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from iotad.errors import ModelLoadError
 from iotad.offline.artifacts import config_hash, manifest_sha256, read_manifest
 from iotad.offline.pipeline import RunContext, Stage, StageOutcome
 from iotad.offline.pipeline_data import PreparedData, TaskData
-from iotad.offline.stages.evaluate import evaluation_to_dict
+from iotad.offline.stages.evaluate import evaluation_to_dict, held_out_scores
 from iotad.offline.types import ModelEvaluation, ModelKind, TaskDataset, TrainedModel
 from iotad.schemas.labels import Task
 
@@ -87,12 +88,20 @@ class ModelHandle:
     def __init__(self, directory: Path, fitted: TrainedModel | None = None) -> None:
         self._directory = directory
         self._model = fitted
+        self._scored: tuple[NDArray[np.float32], float] | None = None
 
     def get(self) -> TrainedModel:
         """The model (loaded on first use)."""
         if self._model is None:
             self._model = _load_model(self._directory)
         return self._model
+
+    def scored(self, dataset: TaskDataset) -> tuple[NDArray[np.float32], float]:
+        """The model's native scores on ``dataset``'s test rows and their time, computed once
+        for evaluate and export alike."""
+        if self._scored is None:
+            self._scored = held_out_scores(self.get(), dataset)
+        return self._scored
 
 
 def _load_model(directory: Path) -> TrainedModel:
@@ -163,7 +172,7 @@ def _evaluate(
     from iotad.offline.stages.evaluate import evaluate
 
     def build(temp: Path) -> StageOutcome:
-        evaluation = evaluate(dataset, model.get())
+        evaluation = evaluate(dataset, model.get(), model.scored(dataset))
         (temp / EVALUATION_FILE).write_text(json.dumps(evaluation_to_dict(evaluation), indent=2))
         (temp / "classification_report.txt").write_text(evaluation.report_text)
         plot_confusion(evaluation, temp / "confusion.png")
@@ -195,7 +204,10 @@ def _export(
         if dest.exists():  # the same version is already there: it must still verify
             manifest = load_bundle(dest).manifest
         else:
-            manifest = export_bundle(dataset, model.get(), evaluation, dest, request.export)
+            expected, _ = model.scored(dataset)
+            manifest = export_bundle(
+                dataset, model.get(), evaluation, dest, request.export, expected
+            )
         report = {
             "bundle": str(dest),
             "reference": manifest.reference,

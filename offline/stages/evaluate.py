@@ -28,8 +28,22 @@ logger = logging.getLogger(__name__)
 REPORT_DIGITS = 4
 
 
-def evaluate(dataset: TaskDataset, model: TrainedModel) -> ModelEvaluation:
+def held_out_scores(model: TrainedModel, dataset: TaskDataset) -> tuple[NDArray[np.float32], float]:
+    """The native model's class scores on ``dataset.x_test`` and the seconds they took."""
+    started = time.perf_counter()
+    scores = native_scores(model, dataset.x_test)
+    return scores, time.perf_counter() - started
+
+
+def evaluate(
+    dataset: TaskDataset,
+    model: TrainedModel,
+    scored: tuple[NDArray[np.float32], float] | None = None,
+) -> ModelEvaluation:
     """Evaluate ``model`` on ``dataset.x_test`` against ``dataset.y_test``.
+
+    ``scored`` is :func:`held_out_scores`' result when the caller already has it (export compares
+    the same scores with the bundle's).
 
     Raises
     ------
@@ -43,9 +57,7 @@ def evaluate(dataset: TaskDataset, model: TrainedModel) -> ModelEvaluation:
             f"{model.kind.value} was trained for the {int(model.task)}-class task, "
             f"not {int(dataset.task)}-class"
         )
-    started = time.perf_counter()
-    scores = native_scores(model, dataset.x_test)
-    predict_seconds = time.perf_counter() - started
+    scores, predict_seconds = scored if scored is not None else held_out_scores(model, dataset)
     predicted = top_classes(model.classes, scores)
     evaluation = score_predictions(dataset, model, predicted, predict_seconds)
     logger.info(
@@ -137,4 +149,10 @@ def evaluation_to_dict(evaluation: ModelEvaluation) -> dict[str, Any]:
     }
 
 
-__all__ = ["evaluate", "evaluation_to_dict", "reported_classes", "score_predictions"]
+__all__ = [
+    "evaluate",
+    "evaluation_to_dict",
+    "reported_classes",
+    "score_predictions",
+    "held_out_scores",
+]

@@ -62,8 +62,12 @@ def export_bundle(
     evaluation: ModelEvaluation,
     dest: Path,
     cfg: ExportConfig,
+    expected: NDArray[np.float32] | None = None,
 ) -> BundleManifest:
     """Convert ``model`` to ONNX and write the bundle directory ``dest`` if it passes parity.
+
+    ``expected`` is the native model's scores on ``dataset.x_test`` when the caller already has
+    them (evaluation computed the same ones); they are computed here otherwise.
 
     ``dest`` is the bundle directory itself (``models/<task>/<model>/<version>/``) and must not
     exist; its name is the bundle's version (see :func:`bundle_version` for a sortable one).
@@ -95,7 +99,8 @@ def export_bundle(
         cfg.opset,
         max_forest_bytes=int(cfg.max_forest_onnx_mb * 1e6),
     )
-    expected = native_scores(model, dataset.x_test)
+    if expected is None:
+        expected = native_scores(model, dataset.x_test)
     parts = _BundleParts(
         dataset, model, evaluation, graph, canary_file(dataset, model, expected, cfg)
     )
