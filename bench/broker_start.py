@@ -11,7 +11,6 @@ request (what ``iotad kafka up`` waits for).
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import tempfile
 import time
@@ -19,14 +18,8 @@ from pathlib import Path
 
 from machine import describe
 
-from iotad.broker import resolve_jars, start_broker
+from iotad.broker import free_port, resolve_jars, start_broker
 from iotad.settings import BrokerSettings
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _settings(home: Path, data: Path, maven_repo: Path | None = None) -> BrokerSettings:
@@ -34,8 +27,8 @@ def _settings(home: Path, data: Path, maven_repo: Path | None = None) -> BrokerS
         home=home,
         data_dir=data,
         maven_repo=maven_repo,
-        port=_free_port(),
-        controller_port=_free_port(),
+        port=free_port(),
+        controller_port=free_port(),
         heap_mb=512,
         start_timeout_s=300,
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import tempfile
 import time
 import uuid
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from machine import describe
 
-from iotad.broker import ensure_topics, start_broker
+from iotad.broker import ensure_topics, free_port, start_broker
 from iotad.settings import Settings, load_settings
 from iotad.stream.replay import ReplayOptions, replay_to_kafka
 from iotad.stream.replay.encode import PendingFlow, encode_flow
@@ -31,12 +30,6 @@ from iotad.stream.replay.rows import RowParser
 from iotad.stream.replay.sources import discover, inspect, read_rows
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared/data/ciciot2023/per_class"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
@@ -49,8 +42,8 @@ def broker(bootstrap: str | None) -> Iterator[str]:
         settings = load_settings(
             overrides={
                 "broker": {
-                    "port": _free_port(),
-                    "controller_port": _free_port(),
+                    "port": free_port(),
+                    "controller_port": free_port(),
                     "data_dir": tmp,
                     "heap_mb": 1024,
                 }

@@ -43,11 +43,10 @@ from typing import Any
 import numpy as np
 import orjson
 from machine import describe
-from replay_throughput import _free_port as free_port
 from replay_throughput import broker
 from stream_baseline import run_baseline
 
-from iotad.broker import ensure_topics
+from iotad.broker import ensure_topics, free_port
 from iotad.schemas.bundle import load_bundle, open_session, write_bundle
 from iotad.schemas.features import FEATURES_39
 from iotad.schemas.labels import (

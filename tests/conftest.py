@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -24,19 +23,13 @@ from typing import Any
 import pytest
 from support.kafka import IsolatedSettings, MakeTopic, unique_name
 
-from iotad.broker import ensure_topics, product_topics, start_broker
+from iotad.broker import ensure_topics, free_port, product_topics, start_broker
 from iotad.errors import BrokerError
 from iotad.settings import Settings, load_settings
 
 logger = logging.getLogger("iotad.tests")
 
 _TEST_HEAP_MB = 512
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _announce(config: pytest.Config, line: str) -> None:
@@ -92,9 +85,9 @@ def kafka_bootstrap(
         _announce(request.config, f"using the external broker IOTAD_TEST_BOOTSTRAP={external}")
         yield external
         return
-    port, controller_port = _free_port(), _free_port()
+    port, controller_port = free_port(), free_port()
     while controller_port == port:
-        controller_port = _free_port()
+        controller_port = free_port()
     settings = load_settings(
         overrides={
             "broker": {

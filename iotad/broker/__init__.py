@@ -9,6 +9,7 @@ from iotad.broker.jars import jars_complete, resolve_jars
 from iotad.broker.process import (
     LocalBroker,
     broker_status,
+    free_port,
     read_state,
     start_broker,
     stop_broker,
@@ -27,6 +28,7 @@ __all__ = [
     "broker_answers",
     "broker_status",
     "ensure_topics",
+    "free_port",
     "jars_complete",
     "list_topics",
     "product_topics",

@@ -165,6 +165,13 @@ def read_state(paths: BrokerPaths) -> BrokerState | None:
         ) from exc
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now (for brokers and workers started on the fly)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
 def ensure_port_free(host: str, port: int) -> None:
     """Raise :class:`BrokerError` if ``host:port`` cannot be bound."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -270,6 +277,7 @@ __all__ = [
     "LocalBroker",
     "broker_status",
     "ensure_port_free",
+    "free_port",
     "log_tail",
     "read_state",
     "start_broker",

@@ -151,8 +151,10 @@ def _report(console: Console, settings: Any, outcome: Any, wait: float) -> ExitC
     if not outcome.replies:
         console.warn(f"no worker answered within {wait:g}s (are workers running?)")
         return ExitCode.OK
+    from iotad.schemas.control import ControlAction
+
     for reply in outcome.replies:
-        if reply in outcome.refused:
+        if reply.action is ControlAction.REFUSED:
             console.error(f"worker {reply.worker_id} refused it: {reply.reason}")
         else:
             console.out.print(f"[green]worker {reply.worker_id} now serves[/] {event.bundle_path}")

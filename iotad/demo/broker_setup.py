@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from iotad.broker import LocalBroker, broker_answers, start_broker
+from iotad.broker import LocalBroker, broker_answers, free_port, start_broker
 from iotad.broker.process import ensure_port_free
 from iotad.errors import BrokerError
 from iotad.settings import BrokerSettings
@@ -43,13 +42,6 @@ class DemoBroker(Protocol):
     def stop(self) -> None:
         """Stop it (a no-op for a broker the demo did not start)."""
         ...
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -207,7 +199,6 @@ __all__ = [
     "ExternalBroker",
     "LocalDemoBroker",
     "docker_engine_problem",
-    "free_port",
     "local_broker_settings",
     "start_docker",
     "start_local",

@@ -21,13 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from iotad.broker import ensure_topics, product_topics, quiet_client_logs
+from iotad.broker import ensure_topics, free_port, product_topics, quiet_client_logs
 from iotad.console import Console
 from iotad.demo.alert_log import AlertLog, AlertWatcher
 from iotad.demo.broker_setup import (
     DemoBroker,
     ExternalBroker,
-    free_port,
     local_broker_settings,
     start_docker,
     start_local,

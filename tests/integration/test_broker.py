@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ import psutil
 import pytest
 from support.kafka import IsolatedSettings, MakeTopic, consume_all, produce
 
-from iotad.broker import broker_answers, ensure_topics, list_topics, start_broker
+from iotad.broker import broker_answers, ensure_topics, free_port, list_topics, start_broker
 from iotad.broker.admin import parse_bootstrap
 from iotad.errors import BrokerError, ExitCode
 from iotad.settings import load_settings
@@ -68,7 +67,7 @@ def _iotad(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_cli_up_status_topics_down(kafka_bootstrap: str, tmp_path: Path) -> None:
     """`iotad kafka up` leaves a broker running after the command; `down` stops exactly it."""
-    port, controller_port = _free_port(), _free_port()
+    port, controller_port = free_port(), free_port()
     data = ("--data-dir", str(tmp_path / "data"))
     up = _iotad("kafka", "up", "--port", str(port), "--controller-port", str(controller_port),
                 "--partitions", "2", *data)  # fmt: skip
@@ -90,9 +89,3 @@ def test_cli_up_status_topics_down(kafka_bootstrap: str, tmp_path: Path) -> None
     assert not state_file.exists()
     assert not psutil.pid_exists(pid)
     assert _iotad("kafka", "status", *data).returncode == ExitCode.BROKER
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

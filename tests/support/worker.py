@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from iotad.broker import free_port
 from iotad.schemas.bundle import load_bundle, open_session, write_bundle
 from iotad.schemas.features import FEATURES_39
 from iotad.schemas.labels import (
@@ -42,13 +42,6 @@ from iotad.stream.captures import read_captures
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ciciot2023"
 ZERO_SHA = "0" * 64
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

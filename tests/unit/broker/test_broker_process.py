@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import orjson
 import psutil
 import pytest
 
+from iotad.broker import free_port
 from iotad.broker.jars import jars_complete, marker_path, output_tail, resolve_jars
 from iotad.broker.process import broker_status, read_state, start_broker, stop_broker
 from iotad.broker.types import BrokerPaths, BrokerState
@@ -64,19 +64,13 @@ def bin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _settings(tmp_path: Path, **extra: object) -> BrokerSettings:
     return BrokerSettings.model_validate(
         {
             "home": tmp_path / "home",
             "data_dir": tmp_path / "data",
-            "port": _free_port(),
-            "controller_port": _free_port(),
+            "port": free_port(),
+            "controller_port": free_port(),
             "start_timeout_s": 20,
             **extra,
         }
