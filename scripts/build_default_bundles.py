@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from iotad.demo.bundles import DEFAULTS_FILE
 from iotad.machine import describe_machine
 from iotad.schemas.labels import LABELS, category_of, label_from_path
 from iotad.settings import StreamSettings
@@ -257,14 +258,14 @@ def main(argv: list[str] | None = None) -> int:
     defaults = {role: str(path.relative_to(args.models)) for role, path in installed.items()} | {
         "note": "written by scripts/build_default_bundles.py; see MODEL_CARD.md"
     }
-    (args.models / "defaults.json").write_bytes(
+    (args.models / DEFAULTS_FILE).write_bytes(
         orjson.dumps(defaults, option=orjson.OPT_INDENT_2) + b"\n"
     )
     (args.models / "MODEL_CARD.md").write_text(model_card(installed, run, args.data))
     for role, path in installed.items():
         print(f"{role}: {path.relative_to(REPO)} ({bundle_size(path) / 1e6:.1f} MB)")
     took = time.monotonic() - started
-    print(f"models/defaults.json and models/MODEL_CARD.md written in {took:.0f}s")
+    print(f"models/{DEFAULTS_FILE} and models/MODEL_CARD.md written in {took:.0f}s")
     print(describe_machine())
     return 0
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
 from dataclasses import dataclass, field
 
 from kafka.errors import KafkaError
@@ -68,10 +67,6 @@ class AlertLog:
     def __len__(self) -> int:
         with self._lock:
             return len(self.alerts)
-
-    def by_category(self) -> Counter[str]:
-        """Alert counts per category."""
-        return Counter(a.category for a in self.copy())
 
 
 class AlertWatcher:

@@ -56,12 +56,10 @@ class FeedProgress:
     queued_flows: int = 0
     by_label: Counter[str] = field(default_factory=Counter)
     bad: Counter[str] = field(default_factory=Counter)
-    bad_sent_at_s: list[float] = field(default_factory=list)
     delivered_flows: int = 0
     failed_flows: int = 0
     first_error: str | None = None
     elapsed_s: float = 0.0
-    finished: bool = False
     stopped_by: str = ""
 
     def begin(self) -> None:
@@ -112,7 +110,6 @@ class _BadMessages:
             _, reason, payload = self._due.pop(0)
             await self._sink.send(b"bad-input", payload, 0)
             self._progress.bad[reason] += 1
-            self._progress.bad_sent_at_s.append(elapsed_s)
             logger.info("sent a bad message (expected dead letter: %s)", reason)
 
 
@@ -278,10 +275,7 @@ def run_feed(
                 progress.failed_flows = sink.failed_flows
                 progress.first_error = sink.first_error
 
-    try:
-        asyncio.run(produce())
-    finally:
-        progress.finished = True
+    asyncio.run(produce())
 
 
 __all__ = [

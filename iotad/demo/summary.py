@@ -191,8 +191,7 @@ def alerts_per_second(
 
 def model_versions(versions: Sequence[str]) -> dict[str, int]:
     """Alerts per model version, in the order the versions first appeared."""
-    seen = Counter(versions)
-    return {v: seen[v] for v in dict.fromkeys(versions)}
+    return dict(Counter(versions))  # a Counter keeps first-appearance order
 
 
 __all__ = [
