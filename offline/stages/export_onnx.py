@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from iotad.errors import DataError, ModelLoadError
-from iotad.offline.artifacts import code_version, library_versions
+from iotad.offline.artifacts import code_version, library_versions, staging
 from iotad.offline.config import ExportConfig
 from iotad.offline.models.onnx_graphs import OnnxGraph, to_onnx
 from iotad.offline.models.parity import canary_file, compare_scores, serving_scores
@@ -170,16 +169,17 @@ def _staged_parity(
         atol=cfg.score_atol,
         passed=False,
     )
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.parity.", dir=dest.parent))
-    try:
-        staged = staging / "bundle"
-        parts.write(staged, pending)
+    # A staging dir of the artifacts' kind, so one a killed export left behind is removed.
+    with staging(dest.parent / f"{dest.name}.parity") as temp:
         try:
-            served = serving_scores(staged, dataset.raw_test)
-        except ModelLoadError as exc:
-            raise ModelLoadError(f"{what} failed parity: {exc.message}", hint=hint) from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            staged = temp / "bundle"
+            parts.write(staged, pending)
+            try:
+                served = serving_scores(staged, dataset.raw_test)
+            except ModelLoadError as exc:
+                raise ModelLoadError(f"{what} failed parity: {exc.message}", hint=hint) from exc
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)
     parity = compare_scores(expected, served, cfg)
     if not parity.passed:
         raise ModelLoadError(
