@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from iotad.errors import ModelLoadError
-from iotad.offline.artifacts import config_hash, manifest_sha256, read_manifest
+from iotad.offline.artifacts import config_hash, is_current, manifest_sha256, read_manifest
 from iotad.offline.pipeline import RunContext, Stage, StageOutcome
 from iotad.offline.pipeline_data import PreparedData, TaskData
 from iotad.offline.stages.evaluate import evaluation_to_dict, held_out_scores
@@ -275,19 +275,16 @@ def collect_evaluations(
             continue
         for kind in ModelKind:
             train_dir = data.paths.model(Stage.TRAIN, task_data.task, kind.value)
-            train = read_manifest(train_dir)
-            if train is None or train.inputs.get("reduce") != reduce_sha:
-                continue
-            if train.config_hash != train_config(context, kind):
+            if not is_current(train_dir, train_config(context, kind), {"reduce": reduce_sha}):
                 continue
             train_sha = manifest_sha256(train_dir)
             evaluate_dir = data.paths.model(Stage.EVALUATE, task_data.task, kind.value)
-            evaluated = read_manifest(evaluate_dir)
-            if evaluated is None or evaluated.inputs.get("train") != train_sha:
+            if not is_current(evaluate_dir, config_hash({}), {"train": train_sha}):
                 continue
             exported = read_manifest(data.paths.model(Stage.EXPORT, task_data.task, kind.value))
-            current = exported is not None and exported.inputs.get("train") == train_sha
-            bundle = str(exported.report["bundle"]) if exported is not None and current else None
+            bundle = None
+            if exported is not None and exported.inputs.get("train") == train_sha:
+                bundle = str(exported.report["bundle"])
             found.append(EvaluatedModel(load_evaluation(evaluate_dir), bundle))
     return found
 
