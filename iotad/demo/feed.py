@@ -71,6 +71,16 @@ class FeedProgress:
         """Seconds since the feed began (0 before)."""
         return 0.0 if self.started_at is None else time.monotonic() - self.started_at
 
+    @property
+    def bad_total(self) -> int:
+        """Bad messages sent."""
+        return sum(self.bad.values())
+
+    @property
+    def units_sent(self) -> int:
+        """Flows delivered plus bad messages sent: what the worker must account for."""
+        return self.delivered_flows + self.bad_total
+
     def count(self, labels: Sequence[str | None]) -> None:
         """Record queued flows by their label."""
         self.queued_flows += len(labels)

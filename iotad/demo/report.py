@@ -90,7 +90,7 @@ def build_summary(
         phases_s=phases,
         accounting=Accounting(
             sent=progress.delivered_flows,
-            bad_sent=sum(progress.bad.values()),
+            bad_sent=progress.bad_total,
             scored=int(snapshot.flows_scored),
             dead_letters=snapshot.dead_letters_total,
             delivery_failures=progress.failed_flows,

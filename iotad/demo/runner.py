@@ -283,7 +283,7 @@ class DemoRun:
     def drain(self, live: LiveDisplay) -> None:
         """Wait until the worker accounted for every unit sent and the swap finished."""
         live.state.phase = "draining"
-        expected = self.progress.delivered_flows + sum(self.progress.bad.values())
+        expected = self.progress.units_sent
         deadline = time.monotonic() + self.base.demo.drain_timeout_s
         assert self.swap is not None
         while time.monotonic() < deadline and not self.stop.is_set():
@@ -304,7 +304,7 @@ class DemoRun:
         """After an interrupt: let the worker account for what was already sent, briefly."""
         if self.worker is None or self.progress.started_at is None:
             return
-        expected = self.progress.delivered_flows + sum(self.progress.bad.values())
+        expected = self.progress.units_sent
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and self.worker.running():
             snapshot = self.worker.snapshot()
