@@ -32,8 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -47,6 +45,7 @@ from replay_throughput import broker
 from stream_baseline import run_baseline
 
 from iotad.broker import ensure_topics, free_port
+from iotad.demo.scrape import fetch
 from iotad.schemas.bundle import load_bundle, open_session, write_bundle
 from iotad.schemas.features import FEATURES_39
 from iotad.schemas.labels import (
@@ -56,6 +55,7 @@ from iotad.schemas.labels import (
 )
 from iotad.schemas.manifest import BundleManifest, CanaryFile
 from iotad.schemas.transform import FeatureTransform
+from iotad.settings import child_environment, load_settings
 from iotad.stream.captures import read_captures
 from iotad.stream.replay.sources import discover
 
@@ -257,55 +257,55 @@ class Worker:
         inline: bool = False,
     ) -> None:
         self.port = free_port()
-        env = dict(
-            os.environ,
-            IOTAD_KAFKA__BOOTSTRAP_SERVERS=bootstrap,
-            IOTAD_TOPICS__FLOWS=topics["flows"],
-            IOTAD_TOPICS__ALERTS=topics["alerts"],
-            IOTAD_TOPICS__DEAD_LETTERS=topics["dlq"],
-            IOTAD_TOPICS__MODELS=topics["models"],
-            IOTAD_STREAM__APP_ID=f"bench-{uuid.uuid4().hex[:8]}",
-            IOTAD_STREAM__STATE_DIR=str(state_dir),
-            IOTAD_STREAM__WEB_PORT=str(self.port),
-            IOTAD_STREAM__BATCH_SIZE=str(batch_size),
-            IOTAD_LOG_LEVEL="WARNING",
+        stream: dict[str, object] = {
+            "app_id": f"bench-{uuid.uuid4().hex[:8]}",
+            "state_dir": str(state_dir),
+            "web_port": self.port,
+            "batch_size": batch_size,
+        }
+        if inline or profile is not None:
+            stream["score_in_thread"] = False
+        settings = load_settings(
+            overrides={
+                "kafka": {"bootstrap_servers": bootstrap},
+                "topics": {
+                    "flows": topics["flows"],
+                    "alerts": topics["alerts"],
+                    "dead_letters": topics["dlq"],
+                    "models": topics["models"],
+                },
+                "stream": stream,
+                "log_level": "WARNING",
+            }
         )
         command = [str(IOTAD), "stream", "worker", "--bundle", str(bundle)]
-        if inline or profile is not None:
-            env["IOTAD_STREAM__SCORE_IN_THREAD"] = "false"
         if profile is not None:
             command = [sys.executable, "-m", "cProfile", "-o", str(profile), *command]
-        self.process = subprocess.Popen(command, env=env)
+        self.process = subprocess.Popen(command, env=child_environment(settings))
 
     def get(self, path: str) -> str | None:
         """The body of ``GET path`` on the worker's web port, or None if it does not answer."""
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
-                return str(r.read().decode())
-        except (urllib.error.URLError, OSError):
-            return None
+        answer = fetch(self.port, path, timeout_s=2)
+        return answer[1] if answer is not None else None
 
     def wait_up(self, timeout: float = 120.0) -> None:
         """Until the web port answers."""
+        self._wait("/healthz", lambda status: True, timeout, "come up")
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Until ``/readyz`` answers 200 (model loaded, partitions assigned)."""
+        self._wait("/readyz", lambda status: status == 200, timeout, "become ready")
+
+    def _wait(self, path: str, good: Callable[[int], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker exited with {self.process.returncode}")
-            if self.get("/healthz") is not None:
+            answer = fetch(self.port, path, timeout_s=2)
+            if answer is not None and good(answer[0]):
                 return
             time.sleep(0.1)
-        raise RuntimeError("worker did not come up")
-
-    def wait_ready(self, timeout: float = 120.0) -> None:
-        """Until ``/readyz`` answers 200 (model loaded, partitions assigned)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2):
-                    return
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.1)
-        raise RuntimeError("worker did not become ready")
+        raise RuntimeError(f"worker did not {what}")
 
     def flows_in(self) -> int:
         """``iotad_flows_in_total`` now."""
