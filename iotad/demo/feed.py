@@ -257,13 +257,11 @@ def run_feed(
     """
 
     async def produce() -> None:
-        async with KafkaSink(
-            settings.kafka.bootstrap_servers,
+        async with KafkaSink.from_settings(
+            settings,
             settings.topics.flows,
-            client_id=f"{settings.kafka.client_id}-demo-feed",
-            linger_ms=settings.replay.linger_ms,
+            client="demo-feed",
             max_message_bytes=plan.max_message_bytes,
-            request_timeout_s=settings.kafka.request_timeout_s,
         ) as sink:
             try:
                 if synthetic is not None:

@@ -111,13 +111,8 @@ def replay_to_kafka(
     plan(paths, options)
 
     async def produce() -> ReplaySummary:
-        async with KafkaSink(
-            settings.kafka.bootstrap_servers,
-            options.topic,
-            client_id=f"{settings.kafka.client_id}-replay",
-            linger_ms=settings.replay.linger_ms,
-            max_message_bytes=options.max_message_bytes,
-            request_timeout_s=settings.kafka.request_timeout_s,
+        async with KafkaSink.from_settings(
+            settings, options.topic, client="replay", max_message_bytes=options.max_message_bytes
         ) as sink:
             return await replay(paths, options, sink, stop=stop, on_progress=on_progress)
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from iotad.errors import BrokerError
+
+if TYPE_CHECKING:
+    from iotad.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +74,21 @@ class KafkaSink:
         self._delivered = 0
         self._failed = 0
         self._first_error: str | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, topic: str, *, client: str, max_message_bytes: int
+    ) -> KafkaSink:
+        """A sink configured from ``settings`` (bootstrap, client id + ``-client``, linger,
+        request timeout)."""
+        return cls(
+            settings.kafka.bootstrap_servers,
+            topic,
+            client_id=f"{settings.kafka.client_id}-{client}",
+            linger_ms=settings.replay.linger_ms,
+            max_message_bytes=max_message_bytes,
+            request_timeout_s=settings.kafka.request_timeout_s,
+        )
 
     async def __aenter__(self) -> KafkaSink:
         from aiokafka import AIOKafkaProducer
