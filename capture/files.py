@@ -57,12 +57,12 @@ class CaptureFile:
     def check(self) -> None:
         """Read the file's header; raises :class:`CaptureFormatError` if it is unusable."""
         with self._open() as stream:
-            self._parser(stream.read(HEADER_BYTES))
+            self._parser(self._head(stream))
 
     def batches(self) -> Iterator[PacketBatch]:
         """The file's packets, a chunk at a time (see :class:`PacketBatch`)."""
         with self._open() as stream:
-            head = stream.read(HEADER_BYTES)
+            head = self._head(stream)
             parse = self._parser(head)
             pending = head[HEADER_BYTES:] if _is_pcap(head) else head
             while True:
@@ -89,6 +89,12 @@ class CaptureFile:
             return stream
         except OSError as exc:
             raise CaptureFormatError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+
+    def _head(self, stream: BinaryIO) -> bytes:
+        try:
+            return stream.read(HEADER_BYTES)
+        except READ_ERRORS as exc:
+            raise CaptureFormatError(f"cannot read {self.path}: {exc}") from exc
 
     def _parser(self, head: bytes) -> Callable[[bytes, bool], ChunkResult]:
         if len(head) >= 4 and int.from_bytes(head[:4], "little") == SHB:
