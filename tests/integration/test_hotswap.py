@@ -19,6 +19,7 @@ import orjson
 import pytest
 from support.bundles import make_tiny_bundle, synthetic_rows
 from support.kafka import IsolatedSettings, consume_all, produce
+from support.signing import suite_signer
 from support.worker import WorkerProcess, flow_message, free_port, settings_env
 
 from iotad.cli.main import main
@@ -29,6 +30,7 @@ from iotad.schemas.control import ControlAction, ModelControl
 from iotad.schemas.features import FeatureLayout
 from iotad.schemas.labels import Task
 from iotad.schemas.messages import Alert
+from iotad.schemas.signing import sign_bundle
 from iotad.settings import Settings
 from iotad.stream.state import ActiveBundleStore
 
@@ -52,6 +54,7 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     manifest["version"] = "3"
     manifest["sha256"]["canary.json"] = sha256_file(corrupted / "canary.json")
     (corrupted / "manifest.json").write_text(json.dumps(manifest))
+    sign_bundle(corrupted, suite_signer())  # signed, so the canary check is what refuses it
     return {p.name: p for p in root.iterdir()}
 
 
