@@ -102,6 +102,7 @@ def write_signature(bundle_dir: Path, signature: BundleSignature) -> Path:
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(signature.model_dump_json(indent=2).encode() + b"\n")
+        Path(temp).chmod(0o644)  # mkstemp makes it 0600; workers may run as another user
         Path(temp).replace(dest)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -103,6 +103,7 @@ def test_a_signed_bundle_verifies_and_names_its_key(signed: Path) -> None:
     assert bundle.signature == check
     signature = BundleSignature.model_validate_json((signed / SIGNATURE_FILE).read_bytes())
     assert len(base64.b64decode(signature.signature)) == 64
+    assert stat.S_IMODE((signed / SIGNATURE_FILE).stat().st_mode) == 0o644  # others may read it
 
 
 def test_reformatting_the_manifest_keeps_the_signature(copy: Path) -> None:
