@@ -111,6 +111,11 @@ def load_bundle(path: Path, trust: TrustPolicy | None = None) -> Bundle:
     contents: dict[str, bytes] = {}
     for name, expected in manifest.sha256.items():
         file = path / name
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise ModelLoadError(
+                f"bundle {manifest.reference}: the manifest names {name!r}, not a file of the "
+                "bundle folder"
+            )
         if not file.is_file():
             raise ModelLoadError(f"bundle {manifest.reference}: file {name} is missing")
         contents[name] = _read(file)

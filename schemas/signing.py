@@ -53,9 +53,25 @@ class BundleSignature(BaseModel):
 
     format: Literal["iotad.bundle_signature.v1"] = "iotad.bundle_signature.v1"
     algorithm: Literal["ed25519"] = "ed25519"
-    key_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
-    manifest_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-    signature: Annotated[str, Field(min_length=1, description="base64 of the 64-byte signature")]
+    key_id: Annotated[
+        str,
+        Field(
+            pattern=r"^[0-9a-f]{16}$",
+            description="The signing key: sha256 of its raw public key, first 16 hex digits.",
+        ),
+    ]
+    manifest_sha256: Annotated[
+        str,
+        Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the canonical manifest signed."),
+    ]
+    signature: Annotated[
+        str,
+        Field(
+            min_length=1,
+            description="base64 of the Ed25519 signature of 'iotad.bundle_signature.v1\\n' + "
+            "the canonical manifest.",
+        ),
+    ]
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

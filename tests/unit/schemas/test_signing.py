@@ -206,3 +206,13 @@ def test_rotation_two_trusted_keys_accept_bundles_of_either(copy: Path, tmp_path
     assert bundle.signature is not None and bundle.signature.key_id == new_id
     with pytest.raises(ModelLoadError, match="not trusted"):
         load_bundle(copy, _policy())  # a worker that only knows the old key
+
+
+def test_a_manifest_cannot_name_files_outside_its_bundle(copy: Path) -> None:
+    (copy.parent / "outside.txt").write_text("secret")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["sha256"]["../outside.txt"] = sha256_file(copy.parent / "outside.txt")
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    (copy / SIGNATURE_FILE).unlink()
+    with pytest.raises(ModelLoadError, match="names '../outside.txt', not a file of the bundle"):
+        load_bundle(copy, _policy(allow_unsigned=True))
