@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from iotad.errors import ConfigError, ModelLoadError
 from iotad.schemas.control import ControlAction, ModelControl
 from iotad.schemas.keys import load_signing_key
 from iotad.schemas.signing import SignatureState, sign_bundle
-from iotad.settings import Settings, StreamSettings, load_settings
+from iotad.settings import Settings, StreamSettings, child_environment, load_settings
 from iotad.stream.control_listener import handle_request
 from iotad.stream.loader import load_model, startup_model
 from iotad.stream.model_control import control_event, promote_bundle
@@ -112,3 +113,19 @@ def test_promote_refuses_an_unsigned_bundle_before_publishing(
     with pytest.raises(ModelLoadError, match="unsigned"):
         promote_bundle(settings, unsigned, wait_s=0)
     assert ActiveBundleStore(settings.stream.state_dir).read().active is None
+
+
+def test_trusted_keys_reach_a_child_worker_and_parse_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = [tmp_path / "a:odd name.pub", tmp_path / "ring"]
+    settings = _settings(tmp_path, trusted_keys=[str(k) for k in keys])
+    env = child_environment(settings)
+    for key, value in env.items():
+        if key.startswith("IOTAD_"):
+            monkeypatch.setenv(key, value)
+    assert load_settings().stream.trusted_keys == tuple(keys)  # a JSON list: ':' survives
+    monkeypatch.setenv("IOTAD_STREAM__TRUSTED_KEYS", f"/k/a.pub{os.pathsep}/k/b.pub")
+    assert load_settings().stream.trusted_keys == (Path("/k/a.pub"), Path("/k/b.pub"))
+    monkeypatch.setenv("IOTAD_STREAM__TRUSTED_KEYS", "/k/only.pub")
+    assert load_settings().stream.trusted_keys == (Path("/k/only.pub"),)
