@@ -273,6 +273,7 @@ class Worker:
                     "alerts": topics["alerts"],
                     "dead_letters": topics["dlq"],
                     "models": topics["models"],
+                    "incidents": topics["incidents"],
                 },
                 "stream": stream,
                 "log_level": "WARNING",
@@ -402,9 +403,9 @@ async def paced_latency(
 
 
 def new_topics(bootstrap: str, partitions: int) -> dict[str, str]:
-    """Fresh flows/alerts/dead-letter/models topics for one phase."""
+    """Fresh flows/alerts/dead-letter/models/incidents topics for one phase."""
     tag = f"bench.{uuid.uuid4().hex[:8]}"
-    topics = {k: f"{tag}.{k}" for k in ("flows", "alerts", "dlq", "models")}
+    topics = {k: f"{tag}.{k}" for k in ("flows", "alerts", "dlq", "models", "incidents")}
     ensure_topics(
         bootstrap, {name: 1 if k == "models" else partitions for k, name in topics.items()}
     )

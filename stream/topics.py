@@ -20,6 +20,7 @@ class WorkerTopics:
     dead_letters: str
     models: str
     per_category_alerts: bool
+    incidents: str = "iotad.incidents"
 
     @classmethod
     def from_settings(cls, topics: TopicSettings) -> WorkerTopics:
@@ -30,6 +31,7 @@ class WorkerTopics:
             dead_letters=topics.dead_letters,
             models=topics.models,
             per_category_alerts=topics.per_category_alerts,
+            incidents=topics.incidents,
         )
 
     def category_topic(self, category: Category) -> str:
@@ -38,7 +40,7 @@ class WorkerTopics:
 
     def required(self, categories: tuple[Category, ...] = ()) -> tuple[str, ...]:
         """Every topic that must exist before the worker starts."""
-        names = [self.flows, self.alerts, self.dead_letters, self.models]
+        names = [self.flows, self.alerts, self.dead_letters, self.models, self.incidents]
         if self.per_category_alerts:
             names.extend(self.category_topic(c) for c in categories if c is not Category.BENIGN)
         return tuple(dict.fromkeys(names))
@@ -77,6 +79,17 @@ def flows_topic(app: Any, topics: WorkerTopics) -> Any:
     )
 
 
+def alerts_topic(app: Any, topics: WorkerTopics) -> Any:
+    """The Faust topic of alerts as the incident agent reads them (raw bytes, key = category)."""
+    return app.topic(
+        topics.alerts,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+
 def broker_unreachable(bootstrap_servers: str, reason: object) -> BrokerError:
     """The error for a broker that does not answer, with what to do about it."""
     return BrokerError(
@@ -85,4 +98,4 @@ def broker_unreachable(bootstrap_servers: str, reason: object) -> BrokerError:
     )
 
 
-__all__ = ["WorkerTopics", "broker_unreachable", "flows_topic", "missing_topics"]
+__all__ = ["WorkerTopics", "alerts_topic", "broker_unreachable", "flows_topic", "missing_topics"]

@@ -143,6 +143,7 @@ def demo_settings(
                     "alerts": topics.alerts + suffix,
                     "dead_letters": topics.dead_letters + suffix,
                     "models": topics.models + suffix,
+                    "incidents": topics.incidents + suffix,
                     "partitions": base.demo.partitions,
                 }
             ),
