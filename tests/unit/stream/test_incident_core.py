@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.alerts import T0, make_alert
 
 from iotad.errors import SchemaError
 from iotad.schemas.incidents import CloseReason, HostRole, Incident, IncidentEvent
@@ -22,42 +22,9 @@ from iotad.stream.core.incident import (
 )
 from iotad.stream.core.incident_state import count_host, decode_state, encode_state
 
-T0 = 1_795_718_400_000
 POLICY = IncidentPolicy(
     window_ms=60_000, quiet_ms=30_000, update_every_ms=10_000, max_open=100, sample_alerts=3
 )
-
-
-def make_alert(
-    n: int,
-    at_ms: int,
-    *,
-    category: str = "DDoS",
-    label: str | None = "DDoS-SYN_Flood",
-    src: str | None = "10.0.0.9",
-    dst: str | None = "10.0.0.1",
-    device: str = "pump-1",
-    gateway: str = "gw-1",
-    severity: Severity = Severity.HIGH,
-) -> Alert:
-    return Alert.model_validate(
-        {
-            "alert_id": hashlib.md5(f"alert-{n}".encode()).hexdigest(),
-            "detected_at_ms": at_ms,
-            "event_time_ms": at_ms - 5,
-            "gateway_id": gateway,
-            "device_id": device,
-            "src_ip": src,
-            "dst_ip": dst,
-            "category": category,
-            "label": label,
-            "confidence": 0.9,
-            "top_k": [{"label": label or category, "probability": 0.9}],
-            "severity": severity,
-            "model": {"name": "m", "version": "1", "sha256": "0" * 64},
-            "source": {"topic": "iotad.flows", "partition": 0, "offset": n},
-        }
-    )
 
 
 def feed(
