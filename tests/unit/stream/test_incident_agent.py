@@ -166,3 +166,27 @@ def test_forget_drops_revoked_partitions_and_tick_waits_out_a_rebalance() -> Non
 def test_policy_from_settings_is_in_milliseconds() -> None:
     policy = incident_policy(IncidentSettings(window_s=30, quiet_s=90, update_every_s=5))
     assert (policy.window_ms, policy.quiet_ms, policy.update_every_ms) == (30_000, 90_000, 5_000)
+
+
+def test_the_agent_table_and_timer_are_registered_on_an_app(tmp_path: Any) -> None:
+    import faust
+
+    from iotad.stream.incident_agent import TABLE_NAME, register_incident_agent
+    from iotad.stream.topics import alerts_topic
+
+    settings = load_settings(
+        overrides={"topics": {"partitions": 3}, "stream": {"state_dir": str(tmp_path)}}
+    )
+    runtime = FakeRuntime(settings, settings.topics, WorkerMetrics(lambda: {}))
+    # faust-streaming has no memory:// transport; the app is never started, so nothing connects
+    app = faust.App("iotad-test", broker="kafka://127.0.0.1:9", datadir=str(tmp_path))
+    tasks_before = len(app._app_tasks)
+    service = register_incident_agent(app, runtime, alerts_topic(app, settings.topics))  # type: ignore[arg-type]
+    table = app.tables[TABLE_NAME]
+    assert service.table is table
+    assert table.partitions == 3  # the alerts topic's partitions: co-partitioned
+    assert table.changelog_topic.get_topic_name() == f"iotad-test-{TABLE_NAME}-changelog"
+    assert "iotad.incidents" in {agent.name for agent in app.agents.values()}
+    agent = next(a for a in app.agents.values() if a.name == "iotad.incidents")
+    assert agent.channel.get_topic_name() == settings.topics.alerts
+    assert len(app._app_tasks) == tasks_before + 1  # the timer that closes quiet incidents
