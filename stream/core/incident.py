@@ -28,13 +28,14 @@ from dataclasses import dataclass, field
 import orjson
 
 from iotad.schemas.incidents import CloseReason, HostRole, Incident, IncidentEvent
+from iotad.schemas.labels import Category
 from iotad.schemas.messages import Alert
 from iotad.stream.core.incident_state import IncidentState, count_host, top_hosts
 
 #: Rates are summed over this many buckets of ``window_ms / WINDOW_BUCKETS`` each.
 WINDOW_BUCKETS = 12
 #: Categories whose incidents follow the flows' source host (one host reaching many).
-SOURCE_CATEGORIES: frozenset[str] = frozenset({"Recon", "Mirai"})
+SOURCE_CATEGORIES: frozenset[str] = frozenset({Category.RECON.value, Category.MIRAI.value})
 
 
 @dataclass(frozen=True)
