@@ -255,6 +255,7 @@ class Worker:
         state_dir: Path,
         profile: Path | None = None,
         inline: bool = False,
+        incidents: bool = True,
     ) -> None:
         self.port = free_port()
         stream: dict[str, object] = {
@@ -276,6 +277,7 @@ class Worker:
                     "incidents": topics["incidents"],
                 },
                 "stream": stream,
+                "incidents": {"enabled": incidents},
                 "log_level": "WARNING",
             }
         )
@@ -423,7 +425,8 @@ def backlog_rate(
 ) -> tuple[float, float | None]:  # fmt: skip
     """One worker (a fresh consumer group) drains the backlog: flows/s and loop-lag p99 bound."""
     state = tmp / f"state-{uuid.uuid4().hex[:6]}"
-    worker = Worker(bootstrap, topics, bundle, batch_size, state, inline=args.score_inline)
+    worker = Worker(bootstrap, topics, bundle, batch_size, state, inline=args.score_inline,
+                    incidents=not args.no_incidents)  # fmt: skip
     try:
         worker.wait_up()
         before = worker.histogram("iotad_event_loop_lag_seconds")
@@ -441,7 +444,7 @@ def latency_run(
     """A caught-up worker on fresh topics; flows paced at ``rate``; latency as seen by both."""
     topics = new_topics(bootstrap, args.partitions)
     worker = Worker(bootstrap, topics, bundle, batch_size, tmp / f"state-{uuid.uuid4().hex[:6]}",
-                    inline=args.score_inline)  # fmt: skip
+                    inline=args.score_inline, incidents=not args.no_incidents)  # fmt: skip
     try:
         worker.wait_ready()
         before = worker.histogram("iotad_event_to_alert_seconds")
@@ -586,6 +589,9 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument(
         "--score-inline", action="store_true", help="score on the event loop, not in a thread"
+    )
+    parser.add_argument(
+        "--no-incidents", action="store_true", help="run the worker without its incident agent"
     )
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
