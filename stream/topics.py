@@ -54,6 +54,17 @@ def missing_topics(settings: Settings, required: Sequence[str]) -> list[str]:
     BrokerError
         if the broker cannot be reached.
     """
+    return [t for t in required if t not in topic_partitions(settings, required)]
+
+
+def topic_partitions(settings: Settings, names: Sequence[str]) -> dict[str, int]:
+    """Partition counts of those of ``names`` the broker has.
+
+    Raises
+    ------
+    BrokerError
+        if the broker cannot be reached.
+    """
     from kafka import KafkaConsumer
     from kafka.errors import KafkaError
 
@@ -67,9 +78,13 @@ def missing_topics(settings: Settings, required: Sequence[str]) -> list[str]:
         raise broker_unreachable(settings.kafka.bootstrap_servers, exc) from exc
     try:
         existing = consumer.topics()
+        return {
+            name: len(consumer.partitions_for_topic(name) or ())
+            for name in names
+            if name in existing
+        }
     finally:
         consumer.close()
-    return [t for t in required if t not in existing]
 
 
 def flows_topic(app: Any, topics: WorkerTopics) -> Any:
@@ -98,4 +113,11 @@ def broker_unreachable(bootstrap_servers: str, reason: object) -> BrokerError:
     )
 
 
-__all__ = ["WorkerTopics", "alerts_topic", "broker_unreachable", "flows_topic", "missing_topics"]
+__all__ = [
+    "WorkerTopics",
+    "alerts_topic",
+    "broker_unreachable",
+    "flows_topic",
+    "missing_topics",
+    "topic_partitions",
+]

@@ -20,12 +20,15 @@ from support.bundles import make_tiny_bundle, synthetic_rows
 from support.kafka import IsolatedSettings, consume_all, produce
 from support.worker import WorkerProcess, batch_message, encode, free_port
 
+from iotad.errors import BrokerError
 from iotad.schemas.features import FeatureLayout
 from iotad.schemas.incidents import CloseReason, Incident, IncidentEvent
 from iotad.schemas.labels import Task
 from iotad.settings import Settings
 from iotad.stream.core.incident_state import decode_state
 from iotad.stream.incident_agent import TABLE_NAME
+from iotad.stream.loader import load_model
+from iotad.stream.worker import preflight
 
 pytestmark = pytest.mark.kafka
 
@@ -179,3 +182,22 @@ def test_one_burst_gives_a_hundredfold_fewer_incident_messages_and_closes_when_q
     assert per_minute >= 3_000 and incidents_per_minute == len(events)
     assert open_now == 0
     assert orjson.loads(closed[0].model_dump_json())["schema"] == "iotad.incident.v1"
+
+
+def test_the_worker_refuses_an_alerts_topic_the_table_cannot_follow(
+    isolated_settings: IsolatedSettings, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "bundle"
+    make_tiny_bundle(bundle, classes=CLASSES, task=Task.CATEGORY)
+    settings = isolated_settings(partitions=2, stream={"state_dir": str(tmp_path / "state")})
+    loaded = load_model(bundle, settings.stream)
+    preflight(settings, loaded)  # matching counts: fine
+    three = settings.model_copy(
+        update={"topics": settings.topics.model_copy(update={"partitions": 3})}
+    )
+    with pytest.raises(BrokerError, match="has 2 partitions, topics.partitions is 3"):
+        preflight(three, loaded)
+    off = three.model_copy(
+        update={"incidents": three.incidents.model_copy(update={"enabled": False})}
+    )
+    preflight(off, loaded)
