@@ -256,6 +256,7 @@ class Worker:
         profile: Path | None = None,
         inline: bool = False,
         incidents: bool = True,
+        partitions: int = 4,
     ) -> None:
         self.port = free_port()
         stream: dict[str, object] = {
@@ -275,6 +276,7 @@ class Worker:
                     "dead_letters": topics["dlq"],
                     "models": topics["models"],
                     "incidents": topics["incidents"],
+                    "partitions": partitions,
                 },
                 "stream": stream,
                 "incidents": {"enabled": incidents},
@@ -426,7 +428,7 @@ def backlog_rate(
     """One worker (a fresh consumer group) drains the backlog: flows/s and loop-lag p99 bound."""
     state = tmp / f"state-{uuid.uuid4().hex[:6]}"
     worker = Worker(bootstrap, topics, bundle, batch_size, state, inline=args.score_inline,
-                    incidents=not args.no_incidents)  # fmt: skip
+                    incidents=not args.no_incidents, partitions=args.partitions)  # fmt: skip
     try:
         worker.wait_up()
         before = worker.histogram("iotad_event_loop_lag_seconds")
@@ -444,7 +446,8 @@ def latency_run(
     """A caught-up worker on fresh topics; flows paced at ``rate``; latency as seen by both."""
     topics = new_topics(bootstrap, args.partitions)
     worker = Worker(bootstrap, topics, bundle, batch_size, tmp / f"state-{uuid.uuid4().hex[:6]}",
-                    inline=args.score_inline, incidents=not args.no_incidents)  # fmt: skip
+                    inline=args.score_inline, incidents=not args.no_incidents,
+                    partitions=args.partitions)  # fmt: skip
     try:
         worker.wait_ready()
         before = worker.histogram("iotad_event_to_alert_seconds")
@@ -552,7 +555,8 @@ def profile(
     topics = new_topics(bootstrap, args.partitions)
     asyncio.run(preload(bootstrap, topics["flows"], messages))
     out = tmp / f"worker-{uuid.uuid4().hex[:6]}.prof"
-    worker = Worker(bootstrap, topics, bundle, batch_size, tmp / out.stem, profile=out)
+    worker = Worker(bootstrap, topics, bundle, batch_size, tmp / out.stem, profile=out,
+                    partitions=args.partitions)  # fmt: skip
     try:
         worker.wait_up()
         seconds, counted = consume_backlog(worker, flows)
