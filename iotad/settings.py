@@ -116,6 +116,7 @@ class TopicSettings(_Section):
     alerts: str = "iotad.alerts"
     dead_letters: str = "iotad.flows.dlq"
     models: str = "iotad.models"
+    incidents: str = "iotad.incidents"
     partitions: int = Field(default=4, ge=1)
     per_category_alerts: bool = False
 
@@ -165,6 +166,27 @@ class StreamSettings(_Section):
     @classmethod
     def _split_paths(cls, value: Any) -> Any:
         return _path_list(value)
+
+
+class IncidentSettings(_Section):
+    """Aggregation of alerts into incidents (docs/incidents.md)."""
+
+    enabled: bool = True
+    # Rates (alerts per minute, and the peak) are measured over this sliding window.
+    window_s: float = Field(default=60.0, ge=1, le=86_400)
+    # An incident with no new alert for this long is closed.
+    quiet_s: float = Field(default=120.0, gt=0, le=86_400)
+    # At most one `updated` event per incident per this interval, however many alerts arrive.
+    update_every_s: float = Field(default=30.0, gt=0, le=86_400)
+    # How often the timer closes quiet incidents and sends pending updates.
+    tick_s: float = Field(default=1.0, gt=0, le=60)
+    # Open incidents one worker keeps; a new one beyond this closes the least recently seen.
+    max_open: int = Field(default=10_000, ge=1)
+    # Distinct source, target and device hosts counted per incident (space-saving counters).
+    max_hosts: int = Field(default=64, ge=1, le=10_000)
+    # Hosts listed in top_sources / top_targets / top_devices, and alert ids kept as examples.
+    top_hosts: int = Field(default=5, ge=1, le=100)
+    sample_alerts: int = Field(default=5, ge=1, le=100)
 
 
 class ReplaySettings(_Section):
@@ -259,6 +281,7 @@ class Settings(BaseSettings):
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
     topics: TopicSettings = TopicSettings()
     stream: StreamSettings = Field(default_factory=StreamSettings)
+    incidents: IncidentSettings = IncidentSettings()
     replay: ReplaySettings = ReplaySettings()
     capture: CaptureSettings = CaptureSettings()
     offline: OfflineSettings = OfflineSettings()
@@ -317,7 +340,7 @@ def config_files_from_env(explicit: Sequence[Path] = ()) -> tuple[Path, ...]:
 
 
 def child_environment(
-    settings: Settings, sections: Sequence[str] = ("kafka", "topics", "stream")
+    settings: Settings, sections: Sequence[str] = ("kafka", "topics", "stream", "incidents")
 ) -> dict[str, str]:
     """The environment for a child ``iotad`` process that must see exactly these settings.
 
@@ -384,6 +407,7 @@ __all__ = [
     "BrokerSettings",
     "CaptureSettings",
     "DemoSettings",
+    "IncidentSettings",
     "KafkaSettings",
     "OfflineSettings",
     "ReplaySettings",

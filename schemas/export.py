@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from iotad.schemas.control import ModelControl
+from iotad.schemas.incidents import Incident
 from iotad.schemas.manifest import BundleManifest
 from iotad.schemas.messages import Alert, DeadLetter, Flow, FlowBatch
 from iotad.schemas.signing import BundleSignature
@@ -26,6 +27,7 @@ SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "flow.v1.json": Flow,
     "flow_batch.v1.json": FlowBatch,
     "alert.v1.json": Alert,
+    "incident.v1.json": Incident,
     "dead_letter.v1.json": DeadLetter,
     "bundle_manifest.v1.json": BundleManifest,
     "bundle_signature.v1.json": BundleSignature,

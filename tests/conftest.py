@@ -8,8 +8,9 @@
   then they fail.
 * ``make_topic(prefix, partitions=1)``: creates a topic with a unique name and returns the name.
 * ``isolated_settings(partitions=2, **overrides)``: :class:`~iotad.settings.Settings` whose Kafka
-  client points at the test broker and whose four topics (flows, alerts, dead letters, models)
-  have unique names and exist; ``overrides`` are nested sections as in ``load_settings``.
+  client points at the test broker and whose five topics (flows, alerts, dead letters, models,
+  incidents) have unique names and exist; ``overrides`` are nested sections as in
+  ``load_settings``.
 """
 
 from __future__ import annotations
@@ -161,6 +162,7 @@ def isolated_settings(
                 "alerts": f"{prefix}.alerts",
                 "dead_letters": f"{prefix}.flows.dlq",
                 "models": f"{prefix}.models",
+                "incidents": f"{prefix}.incidents",
                 "partitions": partitions,
             },
             "stream": {

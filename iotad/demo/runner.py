@@ -24,7 +24,7 @@ from types import FrameType
 
 from iotad.broker import ensure_topics, free_port, product_topics, quiet_client_logs
 from iotad.console import Console
-from iotad.demo.alert_log import AlertLog, AlertWatcher
+from iotad.demo.alert_log import AlertLog, AlertWatcher, IncidentLog, IncidentWatcher
 from iotad.demo.broker_setup import (
     DemoBroker,
     ExternalBroker,
@@ -145,6 +145,7 @@ def demo_settings(
                     "alerts": topics.alerts + suffix,
                     "dead_letters": topics.dead_letters + suffix,
                     "models": topics.models + suffix,
+                    "incidents": topics.incidents + suffix,
                     "partitions": base.demo.partitions,
                 }
             ),
@@ -175,6 +176,8 @@ class DemoRun:
         self.stop = threading.Event()
         self.progress = FeedProgress()
         self.log = AlertLog()
+        self.incident_log = IncidentLog()
+        self.incident_watcher: IncidentWatcher | None = None
         self.started_at = datetime.now(UTC)
         self.broker: DemoBroker | None = None
         self.worker: WorkerProcess | None = None
@@ -269,6 +272,9 @@ class DemoRun:
         demo = self.base.demo
         self.watcher = AlertWatcher(self.settings, self.log)
         self.watcher.start()
+        if self.settings.incidents.enabled:
+            self.incident_watcher = IncidentWatcher(self.settings, self.incident_log)
+            self.incident_watcher.start()
         self.swap = HotSwap(self.settings, bundles, at_s=demo.swap_at * demo.duration_s)
         feeder = threading.Thread(
             target=run_feed,
@@ -303,11 +309,22 @@ class DemoRun:
                 break
             time.sleep(_LOOP_S)
         while time.monotonic() < deadline and not self.stop.is_set():
-            if len(self.log) >= self.snapshot.alerts_total:
+            if len(self.log) >= self.snapshot.alerts_total and self._incidents_caught_up():
                 break
+            self._refresh(live)
             time.sleep(_LOOP_S)
         self._refresh(live)
         self._check()
+
+    def _incidents_caught_up(self) -> bool:
+        """Every alert is folded into incidents, and every incident message was read back."""
+        if self.incident_watcher is None:
+            return True
+        snapshot = self.snapshot
+        return (
+            snapshot.incident_alerts >= snapshot.alerts_total
+            and len(self.incident_log) >= snapshot.incident_messages
+        )
 
     def settle(self, timeout_s: float = 5.0) -> None:
         """After an interrupt: let the worker account for what was already sent, briefly."""
@@ -346,6 +363,8 @@ class DemoRun:
         steps: list[tuple[str, Callable[[], object]]] = []
         if self.watcher is not None:
             steps.append(("alert reader", self.watcher.stop))
+        if self.incident_watcher is not None:
+            steps.append(("incident reader", self.incident_watcher.stop))
         if self.worker is not None:
             steps.append(("worker", self.worker.stop))
         if self.broker is not None:
