@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Reinstall whenever pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: install system-deps lint test demo clean
+.PHONY: install lint test demo clean
 
 $(STAMP): pyproject.toml
 	@echo "==> creating $(VENV) and installing iotad with all extras (first time: a few minutes)"
@@ -15,14 +15,7 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-# Live capture (`iotad capture --interface`) runs tcpdump (libpcap); installed when missing
-# (Debian/Ubuntu, as root: these machines and CI run as root).
-system-deps:
-	@command -v tcpdump >/dev/null 2>&1 || { \
-	  echo "==> installing tcpdump and libpcap (apt-get)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump libpcap0.8; }
-
-install: system-deps $(STAMP)
+install: $(STAMP)
 
 lint: install
 	$(BIN)/ruff check .
