@@ -1,0 +1,3 @@
+"""Packets to CICIoT2023 features (``iotad.capture``): pcap files, live interfaces, traffic."""
+
+__all__: list[str] = []
