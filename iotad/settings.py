@@ -142,6 +142,22 @@ class ReplaySettings(_Section):
     linger_ms: int = Field(default=5, ge=0)
 
 
+class CaptureSettings(_Section):
+    """Defaults of ``iotad capture`` (docs/capture.md)."""
+
+    gateway_id: str = "gw-capture"
+    layout: Literal["cic39", "cic46"] = "cic39"
+    # Packets per feature window (CIC's `Number`: 10 in most captures, 100 for the floods).
+    window: int = Field(default=10, ge=1, le=10_000)
+    # Windows per iotad.flow_batch.v1 envelope on the flows topic.
+    batch: int = Field(default=100, ge=2, le=100_000)
+    chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
+    # 46-column layout only: flows idle this long (capture time) are forgotten; at most
+    # max_flows are tracked (the least recently seen are dropped first).
+    flow_idle_timeout_s: float = Field(default=120.0, gt=0)
+    max_flows: int = Field(default=100_000, ge=1)
+
+
 class OfflineSettings(_Section):
     """The training pipeline."""
 
@@ -207,6 +223,7 @@ class Settings(BaseSettings):
     topics: TopicSettings = TopicSettings()
     stream: StreamSettings = Field(default_factory=StreamSettings)
     replay: ReplaySettings = ReplaySettings()
+    capture: CaptureSettings = CaptureSettings()
     offline: OfflineSettings = OfflineSettings()
     demo: DemoSettings = DemoSettings()
 
@@ -323,6 +340,7 @@ def load_settings(
 
 __all__ = [
     "BrokerSettings",
+    "CaptureSettings",
     "DemoSettings",
     "KafkaSettings",
     "OfflineSettings",
