@@ -31,7 +31,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def log_message(self, format: str, *args: object) -> None:
-        logger.debug("web server: " + format, *args)
+        logger.debug("web server: %s", format % args)
 
 
 class WebServer(ThreadingHTTPServer):
@@ -55,12 +55,14 @@ class WebServer(ThreadingHTTPServer):
         assert isinstance(request, socket.socket)
         wrapped = self._tls.wrap_socket(request, server_side=True)
         try:
-            super().finish_request(wrapped, client_address)  # type: ignore[arg-type]
+            super().finish_request(wrapped, client_address)
         finally:
             wrapped.close()
 
     def handle_error(self, request: object, client_address: object) -> None:
-        logger.info("web server: a request from %s failed", client_address, exc_info=True)
+        import sys
+
+        logger.info("web server: a request from %s failed: %r", client_address, sys.exc_info()[1])
 
 
 def get(
