@@ -105,6 +105,8 @@ class DemoSummary:
     fidelity: Sequence[FidelityRow]
     interrupted: bool = False
     notes: Sequence[str] = field(default_factory=tuple)
+    #: The packet stage's report (empty when it did not run).
+    packets: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def problems(self) -> list[str]:
@@ -156,6 +158,7 @@ class DemoSummary:
             "latency_ms": dict(self.latency_ms),
             "hot_swap": asdict(self.swap),
             "fidelity": [row.to_json() for row in self.fidelity],
+            "packets": dict(self.packets),
             "interrupted": self.interrupted,
             "notes": list(self.notes),
         }
