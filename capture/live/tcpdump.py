@@ -37,6 +37,8 @@ class TcpdumpOptions:
     snaplen: int = DEFAULT_SNAPLEN
     buffer_kib: int = DEFAULT_BUFFER_KIB
     executable: str = "tcpdump"
+    #: False: libpcap hands packets over in blocks (up to 1 s late), cheaper under a flood.
+    immediate: bool = True
 
     def argv(self) -> list[str]:
         """The command line: immediate delivery, unbuffered pcap on stdout, no name lookups.
@@ -56,7 +58,8 @@ class TcpdumpOptions:
                 f"{self.executable} is not installed (live capture runs it)",
                 hint="install it with `make system-deps` (apt-get install tcpdump libpcap0.8)",
             )
-        argv = [path, "-i", self.interface, "-n", "-U", "--immediate-mode"]
+        argv = [path, "-i", self.interface, "-n", "-U"]
+        argv += ["--immediate-mode"] if self.immediate else []
         argv += ["-s", str(self.snaplen), "-B", str(self.buffer_kib), "-w", "-"]
         if self.count is not None:
             argv += ["-c", str(self.count)]
