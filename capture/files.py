@@ -7,6 +7,7 @@ the next chunk, so memory stays at about two chunks whatever the file's size.
 from __future__ import annotations
 
 import gzip
+import logging
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,8 @@ from iotad.capture.core.pcap_records import (
 )
 from iotad.capture.core.pcapng_blocks import SHB, PcapngParser
 from iotad.capture.core.types import PacketBatch, SkipReason
+
+logger = logging.getLogger(__name__)
 
 CHUNK_BYTES = 4 * 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -54,19 +57,19 @@ class CaptureFile:
     def check(self) -> None:
         """Read the file's header; raises :class:`CaptureFormatError` if it is unusable."""
         with self._open() as stream:
-            self._parser(stream.read(HEADER_BYTES))
+            self._parser(self._head(stream))
 
     def batches(self) -> Iterator[PacketBatch]:
         """The file's packets, a chunk at a time (see :class:`PacketBatch`)."""
         with self._open() as stream:
-            head = stream.read(HEADER_BYTES)
+            head = self._head(stream)
             parse = self._parser(head)
             pending = head[HEADER_BYTES:] if _is_pcap(head) else head
             while True:
                 try:
                     chunk = stream.read(self.chunk_bytes)
                 except READ_ERRORS as exc:
-                    yield _read_failure(exc)
+                    yield _read_failure(self.path, exc)
                     chunk, final = b"", True
                 final = not chunk
                 buf = pending + chunk if pending else chunk
@@ -86,6 +89,12 @@ class CaptureFile:
             return stream
         except OSError as exc:
             raise CaptureFormatError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+
+    def _head(self, stream: BinaryIO) -> bytes:
+        try:
+            return stream.read(HEADER_BYTES)
+        except READ_ERRORS as exc:
+            raise CaptureFormatError(f"cannot read {self.path}: {exc}") from exc
 
     def _parser(self, head: bytes) -> Callable[[bytes, bool], ChunkResult]:
         if len(head) >= 4 and int.from_bytes(head[:4], "little") == SHB:
@@ -119,8 +128,9 @@ def _is_pcap(head: bytes) -> bool:
     return len(head) >= 4 and int.from_bytes(head[:4], "little") != SHB
 
 
-def _read_failure(exc: BaseException) -> PacketBatch:
+def _read_failure(path: Path, exc: BaseException) -> PacketBatch:
     """An empty batch counting a read failure (the rest of the file is unreadable)."""
+    logger.warning("%s: unreadable from here on, the rest is skipped: %s", path, exc)
     batch = PacketBatch.from_frames(1, [])
     batch.skipped[SkipReason.CORRUPT_RECORD] += 1
     return batch

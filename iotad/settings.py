@@ -9,16 +9,25 @@ arguments; nothing reads configuration at import time.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -39,6 +48,20 @@ def _default_cache_home() -> Path:
 
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _path_list(value: Any) -> Any:
+    """A JSON list, or paths separated by ``os.pathsep`` (like ``PATH``), from a string."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        return json.loads(text)
+    return [part for part in text.split(os.pathsep) if part]
+
+
+#: Paths from TOML/JSON lists, or from one string: ``a.pub:b.pub`` or ``["a.pub", "b.pub"]``.
+PathList = Annotated[tuple[Path, ...], NoDecode]
 
 
 class KafkaSettings(_Section):
@@ -130,6 +153,18 @@ class StreamSettings(_Section):
     lag_interval_s: float = Field(default=5.0, gt=0)
     # A worker that stops heartbeating for this long leaves the group; its partitions move on.
     session_timeout_s: float = Field(default=10.0, ge=6.0, le=90.0)
+    # Bundles must be signed by one of these Ed25519 public keys (PEM files, or folders whose
+    # *.pub files all count; re-read at every load, so a key dropped into a folder counts at the
+    # next hot swap). See docs/models.md, "Signed bundles".
+    trusted_keys: PathList = ()
+    # Serve bundles without a trusted signature (never one with a bad signature): for
+    # development only; the worker logs a warning and sets iotad_model_unsigned to 1.
+    allow_unsigned_bundles: bool = False
+
+    @field_validator("trusted_keys", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        return _path_list(value)
 
 
 class ReplaySettings(_Section):
@@ -182,6 +217,8 @@ class OfflineSettings(_Section):
     # export refuses a forest whose ONNX graph would be larger than this (estimated first):
     # building and checking it takes several times its size in memory.
     max_forest_onnx_mb: float = Field(default=1000.0, gt=0)
+    # Export signs every bundle with this Ed25519 private key (``iotad models keygen``).
+    signing_key: Path | None = None
 
 
 class DemoSettings(_Section):
@@ -289,10 +326,15 @@ def child_environment(
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
     for section in sections:
-        for name, value in getattr(settings, section).model_dump().items():
+        for name, value in getattr(settings, section).model_dump(mode="json").items():
             if value is None:
                 continue
-            text = str(value).lower() if isinstance(value, bool) else str(value)
+            if isinstance(value, bool):
+                text = str(value).lower()
+            elif isinstance(value, list | dict):
+                text = json.dumps(value)
+            else:
+                text = str(value)
             env[f"{ENV_PREFIX}{section.upper()}__{name.upper()}"] = text
     env[f"{ENV_PREFIX}LOG_LEVEL"] = settings.log_level
     env[f"{ENV_PREFIX}LOG_FORMAT"] = settings.log_format

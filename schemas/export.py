@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from iotad.schemas.control import ModelControl
 from iotad.schemas.manifest import BundleManifest
 from iotad.schemas.messages import Alert, DeadLetter, Flow, FlowBatch
+from iotad.schemas.signing import BundleSignature
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -27,6 +28,7 @@ SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "alert.v1.json": Alert,
     "dead_letter.v1.json": DeadLetter,
     "bundle_manifest.v1.json": BundleManifest,
+    "bundle_signature.v1.json": BundleSignature,
     "model_control.v1.json": ModelControl,
 }
 

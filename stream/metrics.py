@@ -159,6 +159,12 @@ class WorkerMetrics:
         ):
             r.register(collector)
         self.model = Info("iotad_model", "The model bundle this worker scores with.", registry=r)
+        self.model_unsigned = Gauge(
+            "iotad_model_unsigned",
+            "1 while the model in service has no trusted signature (served only because "
+            "stream.allow_unsigned_bundles is true), else 0.",
+            registry=r,
+        )
         self.model_swaps = Counter(
             "iotad_model_swaps",
             "Model-control requests handled, by outcome (activated, refused).",

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from support.kafka import IsolatedSettings, MakeTopic, unique_name
+from support.signing import suite_public_key
 
 from iotad.broker import ensure_topics, free_port, product_topics, start_broker
 from iotad.errors import BrokerError
@@ -147,7 +148,8 @@ def isolated_settings(
     """A factory of settings with unique, existing topics on the test broker.
 
     ``isolated_settings(partitions=2, stream={"batch_size": 10})``: the worker's app id (its
-    consumer group) and state dir are unique too, so tests never share offsets or state.
+    consumer group) and state dir are unique too, so tests never share offsets or state. The
+    worker trusts the suite's signing key (:mod:`support.signing`).
     """
 
     def make(partitions: int = 2, **overrides: Any) -> Settings:
@@ -164,6 +166,8 @@ def isolated_settings(
             "stream": {
                 "app_id": f"{prefix}.worker",
                 "state_dir": str(tmp_path_factory.mktemp("stream-state")),
+                # Test bundles are signed with the suite's key (support/signing.py).
+                "trusted_keys": [str(suite_public_key())],
             },
         }
         settings = load_settings(overrides=_merge(base, overrides))

@@ -26,13 +26,16 @@ class _Flow:
     initiator: int
     forward: int = 0
     backward: int = 0
+    octets: float = 0.0
 
 
 @dataclass
 class FlowColumns:
-    """Per packet: time since its flow began, and the flow's packet rates (all, fwd, bwd)."""
+    """Per packet: time since its flow began, the flow's bytes so far (this packet included)
+    and its packet rates (all, forward, backward)."""
 
     duration: F64
+    octets: F64
     rate: F64
     srate: F64
     drate: F64
@@ -49,7 +52,7 @@ class FlowTable:
     def update(self, packets: DecodedPackets) -> FlowColumns:
         """The flow columns of ``packets`` (zeros for packets outside TCP/UDP flows)."""
         n = len(packets)
-        out = FlowColumns(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n))
+        out = FlowColumns(*(np.zeros(n) for _ in range(5)))
         member = np.flatnonzero(packets.is_tcp | packets.is_udp)
         if not len(member):
             return out
@@ -63,6 +66,7 @@ class FlowTable:
         low, high = np.minimum(src, dst), np.maximum(src, dst) | tcp_bit
         order = np.lexsort((np.arange(len(member)), high, low))
         low, high, src, ts = low[order], high[order], src[order], packets.ts[member][order]
+        size = packets.size[member][order]
         starts = np.flatnonzero(np.r_[True, (low[1:] != low[:-1]) | (high[1:] != high[:-1])])
         ends = np.r_[starts[1:], len(order)]
         group_of = np.repeat(np.arange(len(starts)), ends - starts)
@@ -70,6 +74,7 @@ class FlowTable:
         first = np.empty(len(starts))
         prior_fwd = np.zeros(len(starts), dtype=np.int64)
         prior_bwd = np.zeros(len(starts), dtype=np.int64)
+        prior_octets = np.zeros(len(starts))
         flows = []
         for g, s in enumerate(starts):
             key = (int(low[s]), int(high[s]))
@@ -78,6 +83,7 @@ class FlowTable:
                 flow = self.flows[key] = _Flow(float(ts[s]), float(ts[s]), int(src[s]))
             initiator[g], first[g] = flow.initiator, flow.first_ts
             prior_fwd[g], prior_bwd[g] = flow.forward, flow.backward
+            prior_octets[g] = flow.octets
             flows.append(flow)
         forward = (src == initiator[group_of]).astype(np.int64)
         cum = np.cumsum(forward)
@@ -85,6 +91,8 @@ class FlowTable:
         fwd = cum - base[group_of] + prior_fwd[group_of]
         rank = np.arange(len(order)) - starts[group_of] + 1
         bwd = rank - (cum - base[group_of]) + prior_bwd[group_of]
+        running = np.cumsum(size)
+        octets = running - np.r_[0.0, running[:-1]][starts][group_of] + prior_octets[group_of]
         for g, flow in enumerate(flows):
             last = ends[g] - 1
             flow.forward, flow.backward, flow.last_ts = (
@@ -92,11 +100,13 @@ class FlowTable:
                 int(bwd[last]),
                 float(ts[last]),
             )
+            flow.octets = float(octets[last])
         duration = ts - first[group_of]
         safe = np.where(duration > 0, duration, 1.0)
         positive = duration > 0
         where = member[order]
         out.duration[where] = duration
+        out.octets[where] = octets
         out.rate[where] = np.where(positive, (fwd + bwd) / safe, 0.0)
         out.srate[where] = np.where(positive, fwd / safe, 0.0)
         out.drate[where] = np.where(positive, bwd / safe, 0.0)

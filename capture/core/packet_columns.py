@@ -45,7 +45,7 @@ PACKET_COLUMNS: tuple[str, ...] = (
     ("Header_Length", "Protocol Type", "Time_To_Live", "Rate")
     + tuple(name for name, _ in FLAG_BITS)
     + INDICATORS
-    + ("size", "IAT", "ts", "flow_duration", "flow_rate", "Srate", "Drate")
+    + ("size", "IAT", "ts", "flow_duration", "flow_octets", "flow_rate", "Srate", "Drate")
 )
 COLUMN: dict[str, int] = {name: i for i, name in enumerate(PACKET_COLUMNS)}
 
@@ -110,7 +110,11 @@ def packet_matrix(packets: DecodedPackets, clock: Clock, flows: FlowColumns | No
             columns[name] = carrier & either
     if flows is not None:
         columns.update(
-            flow_duration=flows.duration, flow_rate=flows.rate, Srate=flows.srate, Drate=flows.drate
+            flow_duration=flows.duration,
+            flow_octets=flows.octets,
+            flow_rate=flows.rate,
+            Srate=flows.srate,
+            Drate=flows.drate,
         )
     for name, values in columns.items():
         matrix[:, COLUMN[name]] = values

@@ -76,7 +76,12 @@ class PcapngParser:
                 break
             if pos + blen > end:
                 break
-            self._block(buf, pos, btype, blen, order, records, skipped)
+            try:
+                self._block(buf, pos, btype, blen, order, records, skipped)
+            except struct.error:  # a block too short for its own fields
+                skipped[SkipReason.CORRUPT_RECORD] += 1
+                stop = True
+                break
             pos += blen
         if stop:
             pos = end

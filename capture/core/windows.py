@@ -24,7 +24,7 @@ _MEANS_39 = (
     ("IAT", "IAT"),
 )
 _MEANS_46 = (
-    ("Header_Length", "Header_Length"),
+    ("Header_Length", "flow_octets"),
     ("Duration", "Time_To_Live"),
     ("Rate", "flow_rate"),
     ("Srate", "Srate"),

@@ -1,10 +1,11 @@
 """``iotad demo``: broker, worker, feed, live view, one hot swap, drain, summary — then a clean
 shutdown, also on Ctrl-C and SIGTERM.
 
-Phases, each timed: ``prepare`` (verify both bundles, load the generator), ``broker``,
-``worker`` (until ``/readyz``), ``feed`` (with the hot swap at ``demo.swap_at``), ``drain``
-(until the worker has accounted for every unit sent), ``shutdown`` and ``report`` (summary JSON
-and chart). Everything the run writes goes to its run dir, ``var/demo/<timestamp>/``.
+Phases, each timed: ``prepare`` (sign copies of both bundles with a throwaway key, verify them,
+load the generator), ``broker``, ``worker`` (until ``/readyz``), ``feed`` (with the hot swap at
+``demo.swap_at``), ``drain`` (until the worker has accounted for every unit sent), ``shutdown``
+and ``report`` (summary JSON and chart). Everything the run writes goes to its run dir,
+``var/demo/<timestamp>/``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from iotad.demo.packet_stage import (
 )
 from iotad.demo.profiles import FlowProfiles, load_table
 from iotad.demo.report import write_report
+from iotad.demo.run_keys import sign_for_run
 from iotad.demo.run_log import demo_logging
 from iotad.demo.scenario import Scenario
 from iotad.demo.scrape import WorkerSnapshot
@@ -200,7 +202,14 @@ class DemoRun:
             raise Interrupted
 
     def prepare(self) -> tuple[DemoBundles, SyntheticFeed | None]:
-        """Verify both bundles and set up the generator (or check the user's files)."""
+        """Sign copies of both bundles with the run's key, verify them as the worker will, and
+        set up the generator (or check the user's files)."""
+        run_key = sign_for_run(self.base, self.run_dir)
+        self.base = run_key.settings
+        self.console.status(
+            f"bundles signed for this run with a throwaway key {run_key.key_id} "
+            f"({run_key.public_key}); the worker trusts that key only"
+        )
         bundles = resolve_bundles(self.base)
         self.console.status(
             f"bundles verified: {bundles.first.manifest.reference} (serving first), "

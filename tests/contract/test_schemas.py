@@ -9,6 +9,7 @@ import pytest
 from iotad.schemas.control import ModelControl
 from iotad.schemas.export import SCHEMA_DIR, SCHEMA_FILES, stale_files
 from iotad.schemas.messages import Alert, DeadLetter, Flow, FlowBatch
+from iotad.schemas.signing import BundleSignature
 
 EXAMPLES = {
     "flow_cic39.json": ("flow.v1.json", Flow),
@@ -17,6 +18,7 @@ EXAMPLES = {
     "alert.json": ("alert.v1.json", Alert),
     "dead_letter.json": ("dead_letter.v1.json", DeadLetter),
     "model_control.json": ("model_control.v1.json", ModelControl),
+    "bundle_signature.json": ("bundle_signature.v1.json", BundleSignature),
 }
 
 

@@ -113,3 +113,11 @@ def test_cic46_flow_table_is_bounded() -> None:
         frames = [(p.ts, p.frame, len(p.frame)) for p in scan[at : at + 100]]
         extractor.push(decode(PacketBatch.from_frames(1, frames))[0])
         assert extractor.tracked_flows <= 50
+
+
+def test_cic46_header_length_is_the_flows_bytes_so_far() -> None:
+    packets = udp_flood(4, size=100)  # one flow, 142-byte frames
+    rows, _ = features(packets, window=4, layout=FeatureLayout.CIC46)
+    assert rows["Header_Length"].iloc[0] == pytest.approx(142 * (1 + 2 + 3 + 4) / 4)
+    rows, _ = features(packets, window=2, layout=FeatureLayout.CIC46, batch_size=1)
+    assert rows["Header_Length"].tolist() == pytest.approx([142 * 1.5, 142 * 3.5])

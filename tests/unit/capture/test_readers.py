@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.packets import Packet, ethernet, ipv4, ipv6_udp, tcp, udp, write_pcap, write_pcapng
 from support.traffic import http_burst, syn_scan, udp_flood
 
@@ -171,3 +173,27 @@ def test_pcapng_packets_of_an_unknown_link_type_are_counted(tmp_path: Path) -> N
     path = write_pcapng(tmp_path / "w.pcapng", syn_scan(5), linktypes=(127,))
     rows, skipped = _read(path)
     assert skipped == {SkipReason.UNSUPPORTED_LINKTYPE: 5} and rows.shape == (0, 39)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    kind=st.sampled_from(["pcap", "pcapng", "pcap.gz"]),
+    cuts=st.lists(st.tuples(st.integers(0, 5000), st.binary(min_size=1, max_size=8)), max_size=6),
+    keep=st.integers(0, 6000),
+)
+def test_damaged_files_never_crash_and_lose_no_count(
+    tmp_path_factory: pytest.TempPathFactory, kind: str, cuts: list[tuple[int, bytes]], keep: int
+) -> None:
+    folder = tmp_path_factory.mktemp("fuzz")
+    writer = write_pcapng if kind == "pcapng" else write_pcap
+    clean = writer(folder / f"clean.{kind}", _mixed())
+    data = bytearray(clean.read_bytes())
+    for at, junk in cuts:  # overwrite bytes anywhere (headers, lengths, frames)
+        data[at % len(data) : at % len(data) + len(junk)] = junk
+    damaged = folder / f"damaged.{kind}"
+    damaged.write_bytes(bytes(data[: max(keep, 1)]))
+    try:
+        CaptureFile(damaged).check()
+    except CaptureFormatError:
+        return
+    _read(damaged, chunk_bytes=1024)  # asserts read == used + skipped
