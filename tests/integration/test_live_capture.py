@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from rich.console import Console as RichConsole
 from support.kafka import IsolatedSettings, consume_all
 from support.live import fresh_hosts, require_live_capture
+from support.signing import suite_signer
 from support.worker import WorkerProcess, free_port
 
 from iotad.capture import CaptureOptions
@@ -34,6 +36,7 @@ from iotad.capture.traffic import (
 from iotad.cli.capture_live import LiveRequest, capture_live
 from iotad.console import Console
 from iotad.schemas.messages import Alert, FlowBatch
+from iotad.schemas.signing import sign_bundle
 
 pytestmark = pytest.mark.kafka
 
@@ -41,8 +44,12 @@ MODELS = Path(__file__).resolve().parents[2] / "models"
 GATEWAY = "gw-live-test"
 
 
-def _default_bundle() -> Path:
-    return MODELS / orjson.loads((MODELS / "defaults.json").read_bytes())["default"]
+def _default_bundle(dest: Path) -> Path:
+    """A copy of the default (real-data) bundle, signed with the suite's key the worker trusts."""
+    source = MODELS / orjson.loads((MODELS / "defaults.json").read_bytes())["default"]
+    shutil.copytree(source, dest)
+    sign_bundle(dest, suite_signer())
+    return dest
 
 
 def test_live_loopback_capture_is_scored_and_alerts_name_the_hosts(
@@ -56,7 +63,9 @@ def test_live_loopback_capture_is_scored_and_alerts_name_the_hosts(
     )
     hosts = fresh_hosts()
     network = ipaddress.ip_network(hosts.network)
-    worker = WorkerProcess(settings, tmp_path / "worker.log", bundle=_default_bundle())
+    worker = WorkerProcess(
+        settings, tmp_path / "worker.log", bundle=_default_bundle(tmp_path / "bundle")
+    )
     console = Console(out=RichConsole(file=io.StringIO()), err=RichConsole(file=io.StringIO()))
     result: dict[str, Any] = {}
     try:
