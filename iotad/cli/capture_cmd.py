@@ -14,16 +14,16 @@ from iotad.console import Console
 from iotad.errors import ConfigError, ExitCode
 
 if TYPE_CHECKING:
-    from iotad.capture import CaptureSummary, RowSink
+    from iotad.capture import CaptureOptions, CaptureSummary, RowSink
     from iotad.settings import Settings
 
 
 def capture(
     ctx: typer.Context,
     sources: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(help="pcap/pcapng files (also .gz) or folders of them (recursive)."),
-    ],
+    ] = None,
     gateway: Annotated[
         str | None, typer.Option("--gateway", help="Gateway id of the rows (default gw-capture).")
     ] = None,
@@ -47,6 +47,20 @@ def capture(
     bootstrap: Annotated[
         str | None,
         typer.Option("--bootstrap", help="Kafka servers (default IOTAD_KAFKA__BOOTSTRAP_SERVERS)."),
+    ] = None,
+    interface: Annotated[
+        str | None,
+        typer.Option("--interface", "-i", help="Capture live from this interface (tcpdump)."),
+    ] = None,
+    bpf: Annotated[
+        str | None,
+        typer.Option("--filter", help="Live: BPF capture filter, e.g. 'net 10.0.0.0/8'."),
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option("--duration", min=0.1, help="Live: stop after S seconds.")
+    ] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", min=1, help="Live: stop after N packets.")
     ] = None,
 ) -> ExitCode:
     """Turn captured packets into CICIoT2023 feature rows (docs/capture.md).
@@ -75,6 +89,11 @@ def capture(
         flow_idle_timeout_s=conf.flow_idle_timeout_s,
         max_flows=conf.max_flows,
     )
+    if interface is not None or bpf is not None or duration is not None or count is not None:
+        return _live(cli.console, settings, options, sources, interface, bpf, duration, count,
+                     csv_out, parquet_out)  # fmt: skip
+    if not sources:
+        raise ConfigError("give capture files (or folders), or --interface NAME")
     files = capture_files(sources, chunk_bytes=conf.chunk_bytes)
     for file in files:  # refuse unreadable files before Kafka is contacted
         file.check()
@@ -97,6 +116,29 @@ def capture(
     if isinstance(target, str) and written < summary.windows:
         return ExitCode.BROKER
     return ExitCode.OK if summary.windows else ExitCode.DATA
+
+
+def _live(
+    console: Console,
+    settings: Settings,
+    options: CaptureOptions,
+    sources: list[Path] | None,
+    interface: str | None,
+    bpf: str | None,
+    duration: float | None,
+    count: int | None,
+    csv_out: Path | None,
+    parquet_out: Path | None,
+) -> ExitCode:
+    """``--interface``: live capture (iotad/cli/capture_live.py)."""
+    from iotad.cli.capture_live import LiveRequest, run_live_command
+
+    if interface is None:
+        raise ConfigError("--filter, --duration and --count are for live capture: add --interface")
+    if sources:
+        raise ConfigError("give capture files or --interface, not both")
+    request = LiveRequest(interface, bpf, duration, count, csv_out, parquet_out)
+    return run_live_command(settings, options, request, console)
 
 
 async def _with_sink(

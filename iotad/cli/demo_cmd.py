@@ -26,6 +26,11 @@ DEMO_HELP = "\n\n".join(
         "statistics of the real rows that ship with iotad: mostly benign traffic with bursts "
         "of DDoS, port scan, web attack, brute force, Mirai and DoS. With `--data PATH` it "
         "replays real CICIoT2023 CSV files (or folders) instead.",
+        "[bold]Packets[/]: before the feed, a packet stage turns packets into CICIoT2023 "
+        "feature windows with `iotad capture`'s own code and sends them to the same worker "
+        "(gateway gw-demo-packets): a small built-in pcap of generated packets (a ward's "
+        "benign traffic, then a SYN scan, a UDP flood and an HTTP burst), or your files with "
+        "`--pcap FILE`; `--no-packets` skips it.",
         "[bold]Models[/]: models/defaults.json names the two bundles "
         "(`python scripts/build_default_bundles.py` rebuilds them); `--bundle` and "
         "`--swap-bundle` choose others.",
@@ -75,6 +80,14 @@ def demo(
     run_dir: Annotated[
         Path | None, typer.Option("--run-dir", help="Where the run writes (var/demo/<timestamp>).")
     ] = None,
+    pcap: Annotated[
+        list[Path] | None,
+        typer.Option("--pcap", help="Packet stage: capture these pcap/pcapng files (repeatable)."),
+    ] = None,
+    packets: Annotated[
+        bool,
+        typer.Option("--packets/--no-packets", help="Run the packet stage (default: yes)."),
+    ] = True,
 ) -> ExitCode:
     """Run the demo (see `iotad demo --help`)."""
     from iotad.demo.runner import DemoRequest, run_demo
@@ -82,6 +95,8 @@ def demo(
 
     if docker and bootstrap:
         raise ConfigError("give either --docker or --bootstrap, not both")
+    if pcap and not packets:
+        raise ConfigError("--pcap gives the packet stage its files: drop --no-packets")
     cli = cli_context(ctx)
     settings = cli.settings(
         {
@@ -100,6 +115,8 @@ def demo(
         docker=docker,
         bootstrap=bootstrap,
         run_dir=run_dir,
+        pcap=tuple(pcap or ()),
+        packets=packets,
     )
     summary = run_demo(request, cli.console)
     if summary.interrupted:

@@ -33,6 +33,8 @@ class SeenAlert:
     category: str
     model_version: str
     ground_truth_label: str | None
+    gateway_id: str = ""
+    src_ip: str | None = None
 
 
 @dataclass
@@ -46,7 +48,12 @@ class AlertLog:
     def add(self, alert: Alert, record: AlertRecord) -> None:
         """Record one alert (the tail's ``on_alert``)."""
         seen = SeenAlert(
-            alert.detected_at_ms, alert.category, alert.model.version, alert.ground_truth_label
+            alert.detected_at_ms,
+            alert.category,
+            alert.model.version,
+            alert.ground_truth_label,
+            alert.gateway_id,
+            alert.src_ip,
         )
         with self._lock:
             self.alerts.append(seen)

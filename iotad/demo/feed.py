@@ -58,6 +58,8 @@ class FeedProgress:
     bad: Counter[str] = field(default_factory=Counter)
     delivered_flows: int = 0
     failed_flows: int = 0
+    #: Feature windows the packet stage delivered (iotad/demo/packet_stage.py).
+    packet_windows: int = 0
     first_error: str | None = None
     elapsed_s: float = 0.0
     stopped_by: str = ""
@@ -78,8 +80,9 @@ class FeedProgress:
 
     @property
     def units_sent(self) -> int:
-        """Flows delivered plus bad messages sent: what the worker must account for."""
-        return self.delivered_flows + self.bad_total
+        """Flows and packet windows delivered plus bad messages sent: what the worker must
+        account for."""
+        return self.delivered_flows + self.packet_windows + self.bad_total
 
     def count(self, labels: Sequence[str | None]) -> None:
         """Record queued flows by their label."""

@@ -98,7 +98,7 @@ def build_summary(
         machine=machine_facts(),
         phases_s=phases,
         accounting=Accounting(
-            sent=progress.delivered_flows,
+            sent=progress.delivered_flows + progress.packet_windows,
             bad_sent=progress.bad_total,
             scored=int(snapshot.flows_scored),
             dead_letters=snapshot.dead_letters_total,
@@ -125,6 +125,7 @@ def build_summary(
             if run.settings.incidents.enabled
             else None
         ),
+        packets=run.packets.to_json(alerts) if run.packets is not None else {},
     )
 
 

@@ -35,6 +35,12 @@ from iotad.demo.broker_setup import (
 from iotad.demo.bundles import DemoBundles, resolve_bundles
 from iotad.demo.feed import FeedPlan, FeedProgress, SyntheticFeed, run_feed
 from iotad.demo.hot_swap import HotSwap
+from iotad.demo.packet_stage import (
+    PACKET_GATEWAY_ID,
+    PacketStage,
+    builtin_pcap,
+    run_packet_stage,
+)
 from iotad.demo.profiles import FlowProfiles, load_table
 from iotad.demo.report import write_report
 from iotad.demo.run_keys import sign_for_run
@@ -62,6 +68,10 @@ class DemoRequest:
     docker: bool = False
     bootstrap: str | None = None
     run_dir: Path | None = None
+    #: Capture files for the packet stage (empty: the built-in generated pcap).
+    pcap: tuple[Path, ...] = ()
+    #: Run the packet stage at all.
+    packets: bool = True
 
     @property
     def synthetic(self) -> bool:
@@ -185,6 +195,7 @@ class DemoRun:
         self.settings = self.base
         self.snapshot = WorkerSnapshot()
         self.swap: HotSwap | None = None
+        self.packets: PacketStage | None = None
         self.interrupted = False
 
     # -- phases -------------------------------------------------------------------------
@@ -275,6 +286,8 @@ class DemoRun:
         if self.settings.incidents.enabled:
             self.incident_watcher = IncidentWatcher(self.settings, self.incident_log)
             self.incident_watcher.start()
+        if self.request.packets:
+            self.packet_stage(bundles)
         self.swap = HotSwap(self.settings, bundles, at_s=demo.swap_at * demo.duration_s)
         feeder = threading.Thread(
             target=run_feed,
@@ -294,6 +307,23 @@ class DemoRun:
         if self.progress.first_error:
             logger.error("feed delivery error: %s", self.progress.first_error)
         self._check()
+
+    def packet_stage(self, bundles: DemoBundles) -> None:
+        """Capture the pcap files (or the built-in one) into the flows topic, before the feed."""
+        builtin = not self.request.pcap
+        paths = self.request.pcap or (builtin_pcap(self.run_dir, self.base.seed),)
+        capture = self.settings.capture.model_copy(
+            update={"gateway_id": PACKET_GATEWAY_ID, "layout": bundles.layout.value}
+        )
+        settings = self.settings.model_copy(update={"capture": capture})
+        self.packets = run_packet_stage(settings, paths, builtin=builtin)
+        self.progress.packet_windows = self.packets.delivered
+        what = "built-in generated pcap" if builtin else ", ".join(p.name for p in paths)
+        self.console.status(
+            f"packet stage: {self.packets.packets_read:,} packets ({what}) → "
+            f"{self.packets.windows:,} feature windows on {self.settings.topics.flows} "
+            f"(gateway {PACKET_GATEWAY_ID}) in {self.packets.seconds:.1f}s"
+        )
 
     def drain(self, live: LiveDisplay) -> None:
         """Wait until the worker accounted for every unit sent and the swap finished."""

@@ -143,6 +143,8 @@ class DemoSummary:
     interrupted: bool = False
     notes: Sequence[str] = field(default_factory=tuple)
     incidents: IncidentTally | None = None
+    #: The packet stage's report (empty when it did not run).
+    packets: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def problems(self) -> list[str]:
@@ -195,6 +197,7 @@ class DemoSummary:
             "hot_swap": asdict(self.swap),
             "fidelity": [row.to_json() for row in self.fidelity],
             "incidents": None if self.incidents is None else self.incidents.to_json(),
+            "packets": dict(self.packets),
             "interrupted": self.interrupted,
             "notes": list(self.notes),
         }

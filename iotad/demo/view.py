@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -165,6 +166,7 @@ def print_summary(console: Console, summary: DemoSummary, files: dict[str, str])
             f"per-flow alerts: [bold]{shown}[/]"
         )
     out.print(f"dead letters by reason: {_pairs(dict(summary.dead_letters_by_reason))}")
+    _print_packets(console, summary.packets)
     swap = summary.swap
     if swap.at_s is None:
         out.print(f"hot swap: {swap.outcome}")
@@ -192,6 +194,18 @@ def print_summary(console: Console, summary: DemoSummary, files: dict[str, str])
         console.error(problem)
     for name, path in files.items():
         out.print(f"{name}: {path}")
+
+
+def _print_packets(console: Console, packets: Mapping[str, object]) -> None:
+    if not packets:
+        return
+    alerts, hosts = packets.get("alerts_by_category"), packets.get("alerts_by_source_host")
+    console.out.print(
+        f"packets {packets['packets_read']:,} → {packets['windows']:,} windows "
+        f"({packets['gateway_id']}): alerts {_pairs(alerts or {})}; "
+        f"top source hosts {_pairs(hosts or {})}",
+        markup=False,
+    )
 
 
 __all__ = ["PLAIN_EVERY_S", "LiveDisplay", "LiveState", "plain_line", "print_summary", "render"]

@@ -58,9 +58,13 @@ def test_a_short_demo_alerts_swaps_accounts_and_cleans_up(
     assert len(summary.alerts_by_category) >= 2
     assert summary.swap.activated and summary.swap.before != summary.swap.after
     assert len(summary.alerts_by_model) == 2  # alerts from both models, none lost in the swap
-    assert summary.accounting.lost == 0 and summary.accounting.sent == 2000
-    assert sum(summary.dead_letters_by_reason.values()) == 5
     written = orjson.loads((tmp_path / "run" / "summary.json").read_bytes())
+    packets = written["packets"]  # the built-in packet stage ran before the feed
+    assert packets["builtin"] and packets["windows"] > 100
+    assert packets["windows_delivered"] == packets["windows"]
+    assert summary.accounting.lost == 0
+    assert summary.accounting.sent == 2000 + packets["windows"]
+    assert sum(summary.dead_letters_by_reason.values()) == 5
     assert written["ok"] and written["flows"]["lost"] == 0
     assert written["hot_swap"]["outcome"] == "activated"
     assert (tmp_path / "run" / "alerts.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
