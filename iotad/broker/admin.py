@@ -12,6 +12,9 @@ from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from iotad.errors import BrokerError
+from iotad.kafka_failures import connection_error
+from iotad.kafka_security import kafka_python_options
+from iotad.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)
 
@@ -30,31 +33,42 @@ class _AdminClient(KafkaAdminClient):  # type: ignore[misc]
             raise
 
 
+#: A broker to reach: bootstrap servers (plaintext), or Kafka client settings with security.
+KafkaTarget = str | KafkaSettings
+
+
+def as_kafka(target: KafkaTarget) -> KafkaSettings:
+    """``target`` as client settings: a ``"host:port"`` string means plaintext, defaults."""
+    return target if isinstance(target, KafkaSettings) else KafkaSettings(bootstrap_servers=target)
+
+
 @contextmanager
 def admin_client(
-    bootstrap_servers: str, *, timeout_s: float = 10.0, client_id: str = "iotad-admin"
+    target: KafkaTarget, *, timeout_s: float = 10.0, client_id: str = "iotad-admin"
 ) -> Iterator[KafkaAdminClient]:
-    """An admin client connected to ``bootstrap_servers``, closed on exit.
+    """An admin client connected to ``target`` (with its TLS/SASL settings), closed on exit.
 
     Raises
     ------
     BrokerError
-        when no broker answers within ``timeout_s``.
+        when no broker answers within ``timeout_s``, or TLS or SASL authentication fails
+        (:func:`iotad.kafka_failures.connection_error` says which).
     """
+    kafka = as_kafka(target)
     timeout_ms = max(1, int(timeout_s * 1000))
-    require_listener(bootstrap_servers)
+    require_listener(kafka.bootstrap_servers)
+    options = kafka_python_options(kafka, "admin")
     try:
         client = _AdminClient(
-            bootstrap_servers=bootstrap_servers,
-            client_id=client_id,
-            bootstrap_timeout_ms=timeout_ms,
-            request_timeout_ms=max(timeout_ms, 5000),
+            **{
+                **options,
+                "client_id": client_id,
+                "bootstrap_timeout_ms": timeout_ms,
+                "request_timeout_ms": max(timeout_ms, 5000),
+            }
         )
     except KafkaError as exc:
-        raise BrokerError(
-            f"no Kafka broker answers at {bootstrap_servers}: {exc}",
-            hint="start one with `iotad kafka up`, or set IOTAD_KAFKA__BOOTSTRAP_SERVERS",
-        ) from exc
+        raise connection_error(kafka, exc) from exc
     try:
         yield client
     finally:
@@ -98,12 +112,18 @@ def port_accepts(host: str, port: int, timeout_s: float = 0.5) -> bool:
         return False
 
 
-def broker_answers(host: str, port: int, timeout_s: float = 2.0) -> bool:
-    """True when a Kafka broker on ``host:port`` answers a metadata request."""
+def broker_answers(
+    host: str, port: int, timeout_s: float = 2.0, *, security: KafkaSettings | None = None
+) -> bool:
+    """True when a Kafka broker on ``host:port`` answers a metadata request (over the TLS/SASL
+    of ``security``, whose bootstrap servers are replaced by ``host:port``)."""
     if not port_accepts(host, port):
         return False
+    target: KafkaTarget = f"{host}:{port}"
+    if security is not None:
+        target = security.model_copy(update={"bootstrap_servers": target})
     try:
-        with admin_client(f"{host}:{port}", timeout_s=timeout_s) as client:
+        with admin_client(target, timeout_s=timeout_s) as client:
             client.describe_cluster()
     except (BrokerError, KafkaError) as exc:
         logger.debug("broker on %s:%s does not answer yet: %s", host, port, exc)
@@ -123,7 +143,9 @@ def quiet_client_logs() -> None:
 
 
 __all__ = [
+    "KafkaTarget",
     "admin_client",
+    "as_kafka",
     "broker_answers",
     "parse_bootstrap",
     "port_accepts",

@@ -1,0 +1,153 @@
+"""Clear errors for Kafka connections that fail: unreachable, TLS refused, SASL refused.
+
+The Kafka clients report a failed bootstrap as "Unable to bootstrap from …", whatever the cause.
+When security is configured, :func:`connection_error` connects once more itself, with exactly
+the client's TLS and SASL options (aiokafka's single-connection ``create_conn``), and turns what
+that connection raises into a message that says what went wrong: the broker's certificate did
+not verify, the broker refused the client certificate, the listener does not speak TLS, or the
+broker refused the user name and password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+
+from iotad.errors import BrokerError
+from iotad.kafka_security import security_options
+from iotad.settings import KafkaSettings
+
+logger = logging.getLogger(__name__)
+
+_CLIENT_CERT_ALERTS = (
+    "BAD_CERTIFICATE",
+    "CERTIFICATE_UNKNOWN",
+    "CERTIFICATE_REQUIRED",
+    "UNKNOWN_CA",
+)
+_HINT = "start one with `iotad kafka up`, or set IOTAD_KAFKA__BOOTSTRAP_SERVERS"
+_SECURITY_HINT = "check the IOTAD_KAFKA__SECURITY_PROTOCOL, …__SSL_* and …__SASL_* settings"
+
+
+def _first_server(kafka: KafkaSettings) -> tuple[str, int]:
+    entry = kafka.bootstrap_servers.split(",")[0].strip()
+    host, _, port = entry.rpartition(":")
+    return (host.strip("[]") or entry, int(port) if port.isdigit() else 9092)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _tls_message(kafka: KafkaSettings, server: str, error: ssl.SSLError) -> str:
+    if isinstance(error, ssl.SSLCertVerificationError):
+        trusted = f"kafka.ssl_cafile={kafka.ssl_cafile}" if kafka.ssl_cafile else "the system CAs"
+        return (
+            f"TLS certificate verification failed for {server}: {error.verify_message} "
+            f"(the broker's certificate is not trusted by {trusted}, or does not name the host)"
+        )
+    reason = str(error.reason or error)
+    if any(alert in reason for alert in _CLIENT_CERT_ALERTS):
+        if kafka.ssl_certfile is not None:
+            return (
+                f"the broker at {server} refused the client certificate "
+                f"kafka.ssl_certfile={kafka.ssl_certfile} (TLS alert {reason})"
+            )
+        return (
+            f"the broker at {server} requires a client certificate (TLS alert {reason}): "
+            "set kafka.ssl_certfile and kafka.ssl_keyfile"
+        )
+    return (
+        f"TLS handshake with {server} failed ({reason}): is it a TLS listener? "
+        f"kafka.security_protocol is {kafka.security_protocol}"
+    )
+
+
+def describe_failure(kafka: KafkaSettings, exc: BaseException) -> str | None:
+    """What ``exc`` (raised while connecting with ``kafka``) says about TLS or SASL, if anything."""
+    host, port = _first_server(kafka)
+    server = f"{host}:{port}"
+    for error in _chain(exc):
+        name = type(error).__name__
+        if name.startswith("SaslAuthenticationFailed"):
+            return (
+                f"authentication failed for user {kafka.sasl_username} "
+                f"(SASL {kafka.sasl_mechanism}) at {server}: {error}"
+            )
+        if name == "UnsupportedSaslMechanismError":
+            return f"the broker at {server} does not accept SASL {kafka.sasl_mechanism}: {error}"
+        if isinstance(error, ssl.SSLError):
+            return _tls_message(kafka, server, error)
+    return None
+
+
+async def probe_connection(kafka: KafkaSettings) -> str | None:
+    """Connect once to the first bootstrap server with ``kafka``'s security; None when that
+    works (or cannot tell), else what went wrong (:func:`describe_failure`)."""
+    try:
+        from aiokafka.conn import create_conn
+        from aiokafka.errors import KafkaError
+    except ImportError:  # the core install has kafka-python only
+        return None
+    host, port = _first_server(kafka)
+    timeout_ms = int(min(kafka.request_timeout_s, 10.0) * 1000)
+    try:
+        connection = await asyncio.wait_for(
+            create_conn(host, port, request_timeout_ms=timeout_ms, **security_options(kafka)),
+            timeout=timeout_ms / 1000,
+        )
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, KafkaError) as exc:
+        found = describe_failure(kafka, exc)
+        if found is None:
+            logger.debug("connection probe to %s:%s failed: %r", host, port, exc)
+        return found
+    connection.close()
+    return None
+
+
+def _message(kafka: KafkaSettings, exc: BaseException, diagnosis: str | None) -> BrokerError:
+    found = describe_failure(kafka, exc) or diagnosis
+    if found is not None:
+        return BrokerError(found, hint=_SECURITY_HINT)
+    secured = "" if kafka.security_protocol == "PLAINTEXT" else f" over {kafka.security_protocol}"
+    return BrokerError(
+        f"no Kafka broker answers at {kafka.bootstrap_servers}{secured}: {exc}", hint=_HINT
+    )
+
+
+def connection_error(kafka: KafkaSettings, exc: BaseException) -> BrokerError:
+    """The :class:`BrokerError` for a client of ``kafka`` that could not connect (sync code).
+
+    With TLS or SASL configured it probes the broker to say why (see the module docstring).
+    """
+    diagnosis = None
+    if kafka.security_protocol != "PLAINTEXT" and describe_failure(kafka, exc) is None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no loop in this thread: the probe may run one
+            diagnosis = asyncio.run(probe_connection(kafka))
+        else:
+            logger.debug("not probing %s from inside an event loop", kafka.bootstrap_servers)
+    return _message(kafka, exc, diagnosis)
+
+
+async def connection_error_async(kafka: KafkaSettings, exc: BaseException) -> BrokerError:
+    """:func:`connection_error` for code that runs in an event loop."""
+    diagnosis = None
+    if kafka.security_protocol != "PLAINTEXT" and describe_failure(kafka, exc) is None:
+        diagnosis = await probe_connection(kafka)
+    return _message(kafka, exc, diagnosis)
+
+
+__all__ = [
+    "connection_error",
+    "connection_error_async",
+    "describe_failure",
+    "probe_connection",
+]
