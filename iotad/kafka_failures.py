@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 
 from iotad.errors import BrokerError
-from iotad.kafka_security import security_options
+from iotad.kafka_security import security_options, ssl_context
 from iotad.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ _CLIENT_CERT_ALERTS = (
     "CERTIFICATE_REQUIRED",
     "UNKNOWN_CA",
 )
+_CLOSED = (ConnectionError, EOFError, asyncio.IncompleteReadError)
 _HINT = "start one with `iotad kafka up`, or set IOTAD_KAFKA__BOOTSTRAP_SERVERS"
 _SECURITY_HINT = "check the IOTAD_KAFKA__SECURITY_PROTOCOL, …__SSL_* and …__SASL_* settings"
 
@@ -69,6 +71,54 @@ def _tls_message(kafka: KafkaSettings, server: str, error: ssl.SSLError) -> str:
     )
 
 
+def check_tls(kafka: KafkaSettings) -> None:
+    """With TLS configured, complete a TLS handshake with the first bootstrap server that
+    accepts a connection, before a kafka-python client is made.
+
+    kafka-python 3.0 leaks the socket of a failed handshake and reports it only as "Unable to
+    bootstrap"; this check fails first, with the reason. Unreachable servers are left to the
+    client to report.
+
+    Raises
+    ------
+    BrokerError
+        when the broker's certificate does not verify or the listener does not speak TLS.
+    """
+    context = ssl_context(kafka)
+    if context is None:
+        return
+    timeout_s = min(kafka.request_timeout_s, 10.0)
+    for entry in kafka.bootstrap_servers.split(","):
+        host, _, port = entry.strip().rpartition(":")
+        host = host.strip("[]")
+        try:
+            raw = socket.create_connection((host, int(port)), timeout=timeout_s)
+        except (OSError, ValueError):
+            continue
+        try:
+            with context.wrap_socket(raw, server_hostname=host):
+                return
+        except ssl.SSLError as exc:
+            raise BrokerError(
+                _tls_message(kafka, f"{host}:{port}", exc), hint=_SECURITY_HINT
+            ) from exc
+        except (ConnectionError, TimeoutError) as exc:
+            raise BrokerError(
+                _closed_message(kafka, f"{host}:{port}", exc), hint=_SECURITY_HINT
+            ) from exc
+        finally:
+            raw.close()
+
+
+def _closed_message(kafka: KafkaSettings, server: str, exc: BaseException) -> str:
+    # A plaintext listener reads the TLS hello as a bogus request and hangs up.
+    return (
+        f"TLS handshake with {server} failed (the broker closed the connection: "
+        f"{type(exc).__name__}): is it a TLS listener? kafka.security_protocol is "
+        f"{kafka.security_protocol}"
+    )
+
+
 def describe_failure(kafka: KafkaSettings, exc: BaseException) -> str | None:
     """What ``exc`` (raised while connecting with ``kafka``) says about TLS or SASL, if anything."""
     host, port = _first_server(kafka)
@@ -104,6 +154,8 @@ async def probe_connection(kafka: KafkaSettings) -> str | None:
         )
     except (OSError, TimeoutError, asyncio.IncompleteReadError, KafkaError) as exc:
         found = describe_failure(kafka, exc)
+        if found is None and kafka.uses_tls and isinstance(exc, _CLOSED):
+            found = _closed_message(kafka, f"{host}:{port}", exc)
         if found is None:
             logger.debug("connection probe to %s:%s failed: %r", host, port, exc)
         return found
@@ -146,6 +198,7 @@ async def connection_error_async(kafka: KafkaSettings, exc: BaseException) -> Br
 
 
 __all__ = [
+    "check_tls",
     "connection_error",
     "connection_error_async",
     "describe_failure",

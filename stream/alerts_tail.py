@@ -17,7 +17,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from pydantic import ValidationError
 
-from iotad.broker.admin import require_listener
+from iotad.broker.admin import require_broker
 from iotad.errors import BrokerError, ConfigError
 from iotad.kafka_failures import connection_error
 from iotad.kafka_security import kafka_python_options
@@ -168,7 +168,7 @@ def _handle(
 
 def _consumer(settings: Settings, options: TailOptions) -> KafkaConsumer:
     servers = settings.kafka.bootstrap_servers
-    require_listener(servers)
+    require_broker(settings.kafka)
     try:
         consumer = KafkaConsumer(
             group_id=None,

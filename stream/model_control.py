@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from iotad.broker.admin import require_broker
 from iotad.errors import BrokerError, ModelLoadError
 from iotad.kafka_failures import connection_error
 from iotad.kafka_security import kafka_python_options
@@ -65,6 +66,7 @@ def publish_control_event(settings: Settings, event: ModelControl) -> None:
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
+    require_broker(settings.kafka)
     try:
         producer = KafkaProducer(acks="all", **kafka_python_options(settings.kafka, "models"))
     except KafkaError as exc:
@@ -96,6 +98,7 @@ class ReplyWatcher:
         from kafka import KafkaConsumer, TopicPartition
         from kafka.errors import KafkaError
 
+        require_broker(settings.kafka)
         try:
             self._consumer = KafkaConsumer(
                 group_id=None,

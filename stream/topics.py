@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from iotad.kafka_failures import connection_error
+from iotad.kafka_failures import check_tls, connection_error
 from iotad.kafka_security import kafka_python_options
 from iotad.schemas.labels import Category
 from iotad.settings import Settings, TopicSettings
@@ -56,6 +56,7 @@ def missing_topics(settings: Settings, required: Sequence[str]) -> list[str]:
     from kafka import KafkaConsumer
     from kafka.errors import KafkaError
 
+    check_tls(settings.kafka)
     try:
         consumer = KafkaConsumer(
             **{

@@ -12,7 +12,7 @@ from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from iotad.errors import BrokerError
-from iotad.kafka_failures import connection_error
+from iotad.kafka_failures import check_tls, connection_error
 from iotad.kafka_security import kafka_python_options
 from iotad.settings import KafkaSettings
 
@@ -56,7 +56,7 @@ def admin_client(
     """
     kafka = as_kafka(target)
     timeout_ms = max(1, int(timeout_s * 1000))
-    require_listener(kafka.bootstrap_servers)
+    require_broker(kafka)
     options = kafka_python_options(kafka, "admin")
     try:
         client = _AdminClient(
@@ -82,6 +82,13 @@ def require_listener(bootstrap_servers: str) -> None:
             f"no Kafka broker listens at {bootstrap_servers}",
             hint="start one with `iotad kafka up`, or set IOTAD_KAFKA__BOOTSTRAP_SERVERS",
         )
+
+
+def require_broker(kafka: KafkaSettings) -> None:
+    """Before a kafka-python client is made: something listens (:func:`require_listener`) and,
+    with TLS, the handshake succeeds (:func:`iotad.kafka_failures.check_tls`)."""
+    require_listener(kafka.bootstrap_servers)
+    check_tls(kafka)
 
 
 def parse_bootstrap(bootstrap_servers: str) -> list[tuple[str, int]]:
@@ -150,5 +157,6 @@ __all__ = [
     "parse_bootstrap",
     "port_accepts",
     "quiet_client_logs",
+    "require_broker",
     "require_listener",
 ]
