@@ -51,10 +51,11 @@ def _tls_message(kafka: KafkaSettings, server: str, error: ssl.SSLError) -> str:
     if isinstance(error, ssl.SSLCertVerificationError):
         trusted = f"kafka.ssl_cafile={kafka.ssl_cafile}" if kafka.ssl_cafile else "the system CAs"
         return (
-            f"TLS certificate verification failed for {server}: {error.verify_message} "
+            f"TLS certificate verification failed for {server}: "
+            f"{getattr(error, 'verify_message', None) or error} "
             f"(the broker's certificate is not trusted by {trusted}, or does not name the host)"
         )
-    reason = str(error.reason or error)
+    reason = str(getattr(error, "reason", None) or error)
     if any(alert in reason for alert in _CLIENT_CERT_ALERTS):
         if kafka.ssl_certfile is not None:
             return (

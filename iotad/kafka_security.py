@@ -43,17 +43,18 @@ def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext | None:
     context.check_hostname = kafka.ssl_check_hostname
     context.verify_mode = ssl.CERT_REQUIRED
     if kafka.ssl_certfile is not None and kafka.ssl_keyfile is not None:
-        password = kafka.ssl_key_password
+        secret = kafka.ssl_key_password
+        # Never None: OpenSSL would then ask for the password on the terminal.
+        password = secret.get_secret_value() if secret is not None else ""
         try:
             context.load_cert_chain(
-                str(kafka.ssl_certfile),
-                str(kafka.ssl_keyfile),
-                password=password.get_secret_value() if password is not None else None,
+                str(kafka.ssl_certfile), str(kafka.ssl_keyfile), password=lambda: password
             )
-        except ssl.SSLError as exc:
+        except (ssl.SSLError, OSError) as exc:
             raise ConfigError(
                 f"cannot load the client certificate kafka.ssl_certfile={kafka.ssl_certfile} "
-                f"with kafka.ssl_keyfile={kafka.ssl_keyfile}: {exc.reason or exc}",
+                f"with kafka.ssl_keyfile={kafka.ssl_keyfile}: "
+                f"{getattr(exc, 'reason', None) or exc}",
                 hint="both must be PEM, the key must match the certificate, and an encrypted "
                 "key needs the right kafka.ssl_key_password",
             ) from exc
