@@ -96,11 +96,14 @@ def aiokafka_options(kafka: KafkaSettings, client: str) -> dict[str, Any]:
 
 def kafka_python_options(kafka: KafkaSettings, client: str) -> dict[str, Any]:
     """Keyword arguments for a kafka-python client (consumer, producer, admin): bootstrap
-    servers as a list, client id ``<kafka.client_id>-<client>``, request timeout, security."""
+    servers as a list, client id ``<kafka.client_id>-<client>``, request timeout (also the
+    longest wait for the first connection), security."""
+    timeout_ms = int(kafka.request_timeout_s * 1000)
     return {
         "bootstrap_servers": [s.strip() for s in kafka.bootstrap_servers.split(",")],
         "client_id": f"{kafka.client_id}-{client}",
-        "request_timeout_ms": int(kafka.request_timeout_s * 1000),
+        "request_timeout_ms": timeout_ms,
+        "bootstrap_timeout_ms": timeout_ms,
         **security_options(kafka),
     }
 

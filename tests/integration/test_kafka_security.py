@@ -120,6 +120,14 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredBroker]
         broker.stop(settings.broker.stop_timeout_s)
 
 
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny verified bundle the worker can serve."""
+    path = tmp_path_factory.mktemp("bundle") / "tiny"
+    make_tiny_bundle(path)
+    return path
+
+
 def _topic(kafka: KafkaSettings, partitions: int = 1) -> str:
     name = unique_name("secured")
     ensure_topics(kafka, {name: partitions})
@@ -210,7 +218,7 @@ def _write_flows_csv(path: Path, n: int) -> int:
 
 
 def test_replay_worker_and_alerts_tail_end_to_end_over_sasl_ssl_and_ssl(
-    secured: SecuredBroker, tmp_path: Path
+    secured: SecuredBroker, tmp_path: Path, bundle: Path
 ) -> None:
     """replay (aiokafka, SCRAM) → worker (Faust + its producer + model control, PLAIN) → alerts
     tail (kafka-python, client certificate); then a promote round trip over SASL_SSL."""
@@ -234,8 +242,6 @@ def test_replay_worker_and_alerts_tail_end_to_end_over_sasl_ssl_and_ssl(
         overrides={"kafka": worker_kafka.model_dump(), "topics": topics, "stream": stream}
     )
     ensure_topics(worker_kafka, product_topics(worker_settings.topics))
-    bundle = tmp_path / "bundle"
-    make_tiny_bundle(bundle)
     worker = WorkerProcess(worker_settings, tmp_path / "worker.log", bundle=bundle)
     try:
         worker.wait_ready(120)
@@ -308,6 +314,17 @@ def test_a_wrong_password_is_refused_with_a_clear_cli_error(
     assert code == ExitCode.BROKER
     assert f"authentication failed for user {USER} (SASL {mechanism})" in err
     assert "Traceback" not in err and "not-the-password" not in err
+
+
+def test_a_worker_with_a_wrong_password_stops_at_start_up_with_a_clear_error(
+    secured: SecuredBroker, monkeypatch: pytest.MonkeyPatch, bundle: Path, tmp_path: Path
+) -> None:
+    wrong = secured.client("SASL_SSL", sasl_password="not-the-password")
+    env = {**_env(wrong), "IOTAD_STREAM__STATE_DIR": str(tmp_path / "state")}
+    code, err = _cli(monkeypatch, env, "stream", "worker", "--bundle", str(bundle))
+    assert code == ExitCode.BROKER
+    assert f"authentication failed for user {USER} (SASL SCRAM-SHA-512)" in err
+    assert "Traceback" not in err
 
 
 def test_a_wrong_password_is_refused_by_the_aiokafka_clients_too(secured: SecuredBroker) -> None:

@@ -184,3 +184,18 @@ def test_refused_connections_are_described(pki: Pki, error: BaseException, expec
 
 def test_an_unexplained_failure_is_not_guessed(pki: Pki) -> None:
     assert describe_failure(_kafka(pki), KafkaConnectionError("Unable to bootstrap")) is None
+
+
+def test_the_demo_keeps_security_only_for_a_broker_it_did_not_start(
+    pki: Pki, tmp_path: Path
+) -> None:
+    from iotad.demo.runner import demo_settings
+
+    base = load_settings(overrides={"kafka": _kafka(pki).model_dump()})
+    own = demo_settings(base, "127.0.0.1:1234", tmp_path, "r1", own_topics=True)
+    assert own.kafka.security_protocol == "PLAINTEXT" and own.kafka.sasl_password is None
+    assert own.kafka.bootstrap_servers == "127.0.0.1:1234"
+    external = demo_settings(base, "broker:9094", tmp_path, "r2", own_topics=False, secured=True)
+    assert external.kafka.security_protocol == "SASL_SSL"
+    assert external.kafka.sasl_password == base.kafka.sasl_password
+    assert external.kafka.bootstrap_servers == "broker:9094"
