@@ -2,7 +2,7 @@
 
 The Kafka clients report a failed bootstrap as "Unable to bootstrap from …", whatever the cause.
 When security is configured, :func:`connection_error` connects once more itself, with exactly
-the client's TLS and SASL options (aiokafka's single-connection ``create_conn``), and turns what
+the client's TLS and SASL options (one aiokafka ``AIOKafkaConnection``), and turns what
 that connection raises into a message that says what went wrong: the broker's certificate did
 not verify, the broker refused the client certificate, the listener does not speak TLS, or the
 broker refused the user name and password.
@@ -11,6 +11,7 @@ broker refused the user name and password.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import ssl
@@ -140,19 +141,27 @@ def describe_failure(kafka: KafkaSettings, exc: BaseException) -> str | None:
 
 async def probe_connection(kafka: KafkaSettings) -> str | None:
     """Connect once to the first bootstrap server with ``kafka``'s security; None when that
-    works (or cannot tell), else what went wrong (:func:`describe_failure`)."""
+    works (or cannot tell), else what went wrong (:func:`describe_failure`).
+
+    The connection is closed, and its socket released, before this returns.
+    """
     try:
-        from aiokafka.conn import create_conn
+        from aiokafka.conn import AIOKafkaConnection
         from aiokafka.errors import KafkaError
     except ImportError:  # the core install has kafka-python only
         return None
     host, port = _first_server(kafka)
-    timeout_ms = int(min(kafka.request_timeout_s, 10.0) * 1000)
+    timeout_s = min(kafka.request_timeout_s, 10.0)
+    opened: list[bool] = []
+    connection = AIOKafkaConnection(
+        host,
+        port,
+        request_timeout_ms=int(timeout_s * 1000),
+        on_close=lambda *_: opened.append(True),  # called only for a connection that opened
+        **security_options(kafka),
+    )
     try:
-        connection = await asyncio.wait_for(
-            create_conn(host, port, request_timeout_ms=timeout_ms, **security_options(kafka)),
-            timeout=timeout_ms / 1000,
-        )
+        await asyncio.wait_for(connection.connect(), timeout=timeout_s)
     except (OSError, TimeoutError, asyncio.IncompleteReadError, KafkaError) as exc:
         found = describe_failure(kafka, exc)
         if found is None and kafka.uses_tls and isinstance(exc, _CLOSED):
@@ -160,7 +169,11 @@ async def probe_connection(kafka: KafkaSettings) -> str | None:
         if found is None:
             logger.debug("connection probe to %s:%s failed: %r", host, port, exc)
         return found
-    connection.close()
+    finally:
+        closed = connection.close()
+        if opened:  # wait for the transport (and its TLS shutdown) to let go of the socket
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(closed), timeout=timeout_s)
     return None
 
 
