@@ -127,13 +127,14 @@ def describe_failure(kafka: KafkaSettings, exc: BaseException) -> str | None:
     server = f"{host}:{port}"
     for error in _chain(exc):
         name = type(error).__name__
+        said = str(error.args[0]) if error.args else str(error)  # the broker's own words
         if name.startswith("SaslAuthenticationFailed"):
             return (
                 f"authentication failed for user {kafka.sasl_username} "
-                f"(SASL {kafka.sasl_mechanism}) at {server}: {error}"
+                f"(SASL {kafka.sasl_mechanism}) at {server}: {said}"
             )
         if name == "UnsupportedSaslMechanismError":
-            return f"the broker at {server} does not accept SASL {kafka.sasl_mechanism}: {error}"
+            return f"the broker at {server} does not accept SASL {kafka.sasl_mechanism}: {said}"
         if isinstance(error, ssl.SSLError):
             return _tls_message(kafka, server, error)
     return None

@@ -19,6 +19,28 @@ from iotad.settings import KafkaSettings
 logger = logging.getLogger(__name__)
 
 
+class _RedactPasswords(logging.Filter):
+    """kafka-python's admin client logs its whole configuration at DEBUG: hide the passwords."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # logging keeps a lone dict argument as record.args itself
+        if isinstance(record.args, dict):
+            record.args = _redacted(record.args)
+        elif isinstance(record.args, tuple):
+            record.args = tuple(_redacted(a) if isinstance(a, dict) else a for a in record.args)
+        return True
+
+
+def _redacted(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: "**********" if "password" in str(k) else v for k, v in config.items()}
+
+
+def _redact_admin_log() -> None:
+    admin_log = logging.getLogger("kafka.admin.client")
+    if not any(isinstance(f, _RedactPasswords) for f in admin_log.filters):
+        admin_log.addFilter(_RedactPasswords())
+
+
 class _AdminClient(KafkaAdminClient):  # type: ignore[misc]
     """A :class:`KafkaAdminClient` that releases its I/O thread when bootstrapping fails."""
 
@@ -58,6 +80,7 @@ def admin_client(
     timeout_ms = max(1, int(timeout_s * 1000))
     require_broker(kafka)
     options = kafka_python_options(kafka, "admin")
+    _redact_admin_log()
     try:
         client = _AdminClient(
             **{

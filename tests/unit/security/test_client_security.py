@@ -3,6 +3,7 @@ secrets kept out of messages, and what a refused connection is reported as."""
 
 from __future__ import annotations
 
+import logging
 import ssl
 from pathlib import Path
 from typing import Any
@@ -199,3 +200,17 @@ def test_the_demo_keeps_security_only_for_a_broker_it_did_not_start(
     assert external.kafka.security_protocol == "SASL_SSL"
     assert external.kafka.sasl_password == base.kafka.sasl_password
     assert external.kafka.bootstrap_servers == "broker:9094"
+
+
+def test_the_admin_clients_debug_log_of_its_config_hides_passwords(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from iotad.broker.admin import _redact_admin_log
+
+    _redact_admin_log()
+    _redact_admin_log()  # once is enough; twice adds nothing
+    admin_log = logging.getLogger("kafka.admin.client")
+    assert len(admin_log.filters) == 1
+    with caplog.at_level(logging.DEBUG, logger="kafka.admin.client"):
+        admin_log.debug("configuration: %s", {"sasl_plain_password": SECRET, "client_id": "x"})
+    assert SECRET not in caplog.text and "'client_id': 'x'" in caplog.text
