@@ -14,8 +14,10 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from iotad.schemas.control import ModelControl
+from iotad.schemas.incidents import Incident
 from iotad.schemas.manifest import BundleManifest
 from iotad.schemas.messages import Alert, DeadLetter, Flow, FlowBatch
+from iotad.schemas.signing import BundleSignature
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -25,8 +27,10 @@ SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "flow.v1.json": Flow,
     "flow_batch.v1.json": FlowBatch,
     "alert.v1.json": Alert,
+    "incident.v1.json": Incident,
     "dead_letter.v1.json": DeadLetter,
     "bundle_manifest.v1.json": BundleManifest,
+    "bundle_signature.v1.json": BundleSignature,
     "model_control.v1.json": ModelControl,
 }
 

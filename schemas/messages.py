@@ -21,6 +21,14 @@ from iotad.schemas.features import FeatureName
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 EpochMillis = Annotated[int, Field(ge=0, description="Milliseconds since the Unix epoch, UTC.")]
 Identifier = Annotated[str, Field(min_length=1, max_length=128)]
+HostAddress = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="An IPv4/IPv6 address (or a host name) as the gateway saw it.",
+    ),
+]
 
 
 class _Message(BaseModel):
@@ -51,6 +59,12 @@ class Flow(_Message):
     device_id: Identifier
     event_time_ms: EpochMillis
     flow_id: Identifier | None = None
+    src_ip: HostAddress | None = Field(
+        default=None, description="Source host of the flow or window, where known."
+    )
+    dst_ip: HostAddress | None = Field(
+        default=None, description="Destination host of the flow or window, where known."
+    )
     features: dict[FeatureName, FiniteFloat] = Field(min_length=1)
     label: str | None = Field(
         default=None,
@@ -79,16 +93,21 @@ class FlowBatch(_Message):
     device_id: list[Identifier]
     event_time_ms: list[EpochMillis]
     flow_id: list[Identifier | None] | None = None
+    src_ip: list[HostAddress | None] | None = None
+    dst_ip: list[HostAddress | None] | None = None
     label: list[str | None] | None = None
     features: dict[FeatureName, list[FiniteFloat]] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _columns_have_count_entries(self) -> FlowBatch:
         lengths = {"device_id": len(self.device_id), "event_time_ms": len(self.event_time_ms)}
-        if self.flow_id is not None:
-            lengths["flow_id"] = len(self.flow_id)
-        if self.label is not None:
-            lengths["label"] = len(self.label)
+        optional = {
+            "flow_id": self.flow_id,
+            "src_ip": self.src_ip,
+            "dst_ip": self.dst_ip,
+            "label": self.label,
+        }
+        lengths.update((name, len(col)) for name, col in optional.items() if col is not None)
         lengths.update((f"features.{name}", len(col)) for name, col in self.features.items())
         wrong = {name: n for name, n in lengths.items() if n != self.count}
         if wrong:
@@ -149,6 +168,8 @@ class Alert(_Message):
     gateway_id: Identifier
     device_id: Identifier
     flow_id: Identifier | None = None
+    src_ip: HostAddress | None = Field(default=None, description="Source host, where known.")
+    dst_ip: HostAddress | None = Field(default=None, description="Destination host, where known.")
     category: str = Field(description="Attack category, e.g. DDoS, Recon, Web (the Kafka key).")
     label: str | None = Field(default=None, description="Fine-grained label if the model has one.")
     confidence: Annotated[float, Field(ge=0.0, le=1.0)]
@@ -206,6 +227,7 @@ __all__ = [
     "FiniteFloat",
     "Flow",
     "FlowBatch",
+    "HostAddress",
     "ModelRef",
     "Severity",
     "SourceRef",

@@ -92,7 +92,8 @@ class WorkerRuntime:
         return runtime
 
     def show_model(self, loaded: LoadedModel) -> None:
-        """Publish the model in service on ``/metrics`` (``iotad_model_info``)."""
+        """Publish the model in service on ``/metrics`` (``iotad_model_info``, with the key that
+        signed it, and ``iotad_model_unsigned``)."""
         ref = loaded.serving.model
         self.metrics.model.info(
             {
@@ -101,8 +102,10 @@ class WorkerRuntime:
                 "sha256": ref.sha256,
                 "task": str(loaded.manifest.task),
                 "path": str(loaded.path),
+                "signed_by": loaded.signed_by or "unsigned",
             }
         )
+        self.metrics.model_unsigned.set(0 if loaded.signed_by else 1)
 
     async def score(self, messages: list[InboundMessage], loaded: LoadedModel) -> BatchOutcome:
         """Run the scoring core on a batch (in the scoring thread when configured)."""

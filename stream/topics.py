@@ -21,6 +21,7 @@ class WorkerTopics:
     dead_letters: str
     models: str
     per_category_alerts: bool
+    incidents: str = "iotad.incidents"
 
     @classmethod
     def from_settings(cls, topics: TopicSettings) -> WorkerTopics:
@@ -31,6 +32,7 @@ class WorkerTopics:
             dead_letters=topics.dead_letters,
             models=topics.models,
             per_category_alerts=topics.per_category_alerts,
+            incidents=topics.incidents,
         )
 
     def category_topic(self, category: Category) -> str:
@@ -39,7 +41,7 @@ class WorkerTopics:
 
     def required(self, categories: tuple[Category, ...] = ()) -> tuple[str, ...]:
         """Every topic that must exist before the worker starts."""
-        names = [self.flows, self.alerts, self.dead_letters, self.models]
+        names = [self.flows, self.alerts, self.dead_letters, self.models, self.incidents]
         if self.per_category_alerts:
             names.extend(self.category_topic(c) for c in categories if c is not Category.BENIGN)
         return tuple(dict.fromkeys(names))
@@ -47,6 +49,17 @@ class WorkerTopics:
 
 def missing_topics(settings: Settings, required: Sequence[str]) -> list[str]:
     """The ``required`` topics the broker does not have.
+
+    Raises
+    ------
+    BrokerError
+        if the broker cannot be reached.
+    """
+    return [t for t in required if t not in topic_partitions(settings, required)]
+
+
+def topic_partitions(settings: Settings, names: Sequence[str]) -> dict[str, int]:
+    """Partition counts of those of ``names`` the broker has.
 
     Raises
     ------
@@ -68,9 +81,13 @@ def missing_topics(settings: Settings, required: Sequence[str]) -> list[str]:
         raise connection_error(settings.kafka, exc) from exc
     try:
         existing = consumer.topics()
+        return {
+            name: len(consumer.partitions_for_topic(name) or ())
+            for name in names
+            if name in existing
+        }
     finally:
         consumer.close()
-    return [t for t in required if t not in existing]
 
 
 def flows_topic(app: Any, topics: WorkerTopics) -> Any:
@@ -80,4 +97,21 @@ def flows_topic(app: Any, topics: WorkerTopics) -> Any:
     )
 
 
-__all__ = ["WorkerTopics", "flows_topic", "missing_topics"]
+def alerts_topic(app: Any, topics: WorkerTopics) -> Any:
+    """The Faust topic of alerts as the incident agent reads them (raw bytes, key = category)."""
+    return app.topic(
+        topics.alerts,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+
+__all__ = [
+    "WorkerTopics",
+    "alerts_topic",
+    "flows_topic",
+    "missing_topics",
+    "topic_partitions",
+]

@@ -194,6 +194,8 @@ def build_alerts(
             "gateway_id": block.gateway_id,
             "device_id": device,
             "flow_id": None if block.flow_id is None else block.flow_id[pos],
+            "src_ip": None if block.src_ip is None else block.src_ip[pos],
+            "dst_ip": None if block.dst_ip is None else block.dst_ip[pos],
             "category": names[cls],
             "label": policy.labels[cls],
             "confidence": confidence,

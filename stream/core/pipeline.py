@@ -83,6 +83,8 @@ def _block_row(block: FlowBlock, position: int, spec: FeatureSpec, source: Inbou
         "device_id": block.device_id[position],
         "event_time_ms": block.event_time_ms[position],
         "flow_id": None if block.flow_id is None else block.flow_id[position],
+        "src_ip": None if block.src_ip is None else block.src_ip[position],
+        "dst_ip": None if block.dst_ip is None else block.dst_ip[position],
         "label": None if block.label is None else block.label[position],
         "features": values,
     }

@@ -74,6 +74,7 @@ class FlowBlock:
     ``values`` holds the features in :class:`FeatureSpec` order: one row (``columnar=False``,
     a single flow) or one column per feature with a value per flow (``columnar=True``, a batch).
     ``index`` holds each flow's position inside its batch envelope, ``None`` for a single flow.
+    ``src_ip`` / ``dst_ip`` hold each flow's hosts where the gateway sent them, else ``None``.
     """
 
     gateway_id: str
@@ -84,6 +85,8 @@ class FlowBlock:
     values: Sequence[Sequence[float]]
     columnar: bool
     index: Sequence[int] | None
+    src_ip: Sequence[str | None] | None = None
+    dst_ip: Sequence[str | None] | None = None
 
     def __len__(self) -> int:
         return len(self.device_id)

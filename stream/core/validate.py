@@ -24,7 +24,14 @@ from iotad.schemas.messages import DeadLetterCode, Flow, FlowBatch
 from iotad.stream.core.types import Envelope, FeatureSpec, FlowBlock, Rejected, Validated
 
 #: Per-flow columns of a batch envelope besides ``features``.
-ROW_COLUMNS: tuple[str, ...] = ("device_id", "event_time_ms", "flow_id", "label")
+ROW_COLUMNS: tuple[str, ...] = (
+    "device_id",
+    "event_time_ms",
+    "flow_id",
+    "src_ip",
+    "dst_ip",
+    "label",
+)
 _SHOWN_ERRORS = 5
 _SHOWN_NAMES = 8
 
@@ -120,6 +127,8 @@ def _validate_flow(envelope: Envelope, spec: FeatureSpec) -> Validated:
         values=([features[name] for name in spec.names],),  # type: ignore[index]
         columnar=False,
         index=None,
+        src_ip=(flow.src_ip,),
+        dst_ip=(flow.dst_ip,),
     )
     return Validated(block)
 
@@ -135,6 +144,8 @@ def _batch_block(batch: FlowBatch, spec: FeatureSpec, index: Sequence[int]) -> F
         values=[features[name] for name in spec.names],  # type: ignore[index]
         columnar=True,
         index=index,
+        src_ip=batch.src_ip,
+        dst_ip=batch.dst_ip,
     )
 
 

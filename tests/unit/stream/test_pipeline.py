@@ -96,3 +96,35 @@ def test_an_all_bad_batch_scores_nothing(
         DeadLetterCode.UNDECODABLE,
         DeadLetterCode.SCHEMA_VIOLATION,
     ]
+
+
+def test_alerts_name_the_hosts_the_gateway_sent(
+    label_model: ServingModel,
+    label_rows: tuple[np.ndarray, np.ndarray],
+    make_flow: Callable[..., Doc],
+    make_batch: Callable[..., Doc],
+    message: Callable[..., InboundMessage],
+) -> None:
+    x, y = label_rows
+    x = x[y != "BenignTraffic"][:6]  # attack rows: with threshold 0 each one alerts
+    batch = make_batch(x[:4])
+    batch["src_ip"] = [f"192.0.2.{i}" for i in range(4)]
+    batch["dst_ip"] = ["198.51.100.7", None, "198.51.100.7", None]
+    single = make_flow(x[4], 4, src_ip="192.0.2.99", dst_ip="198.51.100.8")
+    plain = make_flow(x[5], 5)
+    messages = [message(batch, offset=0), message(single, offset=1), message(plain, offset=2)]
+    outcome = process_batch(messages, label_model, OPTIONS, now_ms=1_795_718_400_500)
+
+    hosts = {
+        (a.source.offset, a.source.index): (a.src_ip, a.dst_ip)
+        for a in (Alert.model_validate_json(r.value) for r in outcome.alerts)
+    }
+    expected = {
+        (0, 0): ("192.0.2.0", "198.51.100.7"),
+        (0, 1): ("192.0.2.1", None),
+        (0, 2): ("192.0.2.2", "198.51.100.7"),
+        (0, 3): ("192.0.2.3", None),
+        (1, None): ("192.0.2.99", "198.51.100.8"),
+        (2, None): (None, None),
+    }
+    assert hosts == expected

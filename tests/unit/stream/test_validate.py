@@ -207,3 +207,24 @@ def test_property_single_flow_missing_any_feature_is_refused(
         assert result.block is not None and list(result.block.values[0]) == values
         flow = Flow.model_validate(orjson.loads(orjson.dumps(document)))
         assert list(flow.features.values()) == values
+
+
+def test_batch_hosts_travel_with_their_rows(make_batch: Callable[..., Doc]) -> None:
+    document = make_batch(np.ones((3, 39)))
+    document["src_ip"] = ["10.0.0.1", None, "10.0.0.3"]
+    document["dst_ip"] = ["10.0.0.9", "10.0.0.9", ""]
+    result = validate(_envelope(document), SPEC)
+    assert result.block is not None
+    assert list(result.block.index or ()) == [0, 1]
+    assert list(result.block.src_ip or ()) == ["10.0.0.1", None]
+    assert list(result.block.dst_ip or ()) == ["10.0.0.9", "10.0.0.9"]
+    bad = _only(result.rejected)
+    assert bad.index == 2 and "dst_ip" in bad.message
+    assert json.loads(bad.original)["src_ip"] == "10.0.0.3"
+
+
+def test_batch_with_a_short_host_column_is_refused_whole(make_batch: Callable[..., Doc]) -> None:
+    document = make_batch(np.ones((3, 39)))
+    document["src_ip"] = ["10.0.0.1"]
+    rejected = _only(validate(_envelope(document), SPEC).rejected)
+    assert rejected.index is None and "src_ip=1" in rejected.message
