@@ -23,6 +23,7 @@ import pytest
 from rich.console import Console as RichConsole
 from support.bundles import make_tiny_bundle, synthetic_rows
 from support.kafka import unique_name
+from support.signing import suite_public_key
 from support.tls import Pki, make_pki
 from support.worker import WorkerProcess
 
@@ -235,6 +236,7 @@ def test_replay_worker_and_alerts_tail_end_to_end_over_sasl_ssl_and_ssl(
         "state_dir": str(tmp_path / "state"),
         "web_port": free_port(),
         "batch_size": 100,
+        "trusted_keys": [str(suite_public_key())],
     }
     plain = {"sasl_mechanism": "PLAIN", "sasl_username": "bob", "sasl_password": "bob-plain-secret"}
     worker_kafka = secured.client("SASL_SSL", **plain)
@@ -320,7 +322,11 @@ def test_a_worker_with_a_wrong_password_stops_at_start_up_with_a_clear_error(
     secured: SecuredBroker, monkeypatch: pytest.MonkeyPatch, bundle: Path, tmp_path: Path
 ) -> None:
     wrong = secured.client("SASL_SSL", sasl_password="not-the-password")
-    env = {**_env(wrong), "IOTAD_STREAM__STATE_DIR": str(tmp_path / "state")}
+    env = {
+        **_env(wrong),
+        "IOTAD_STREAM__STATE_DIR": str(tmp_path / "state"),
+        "IOTAD_STREAM__TRUSTED_KEYS": str(suite_public_key()),
+    }
     code, err = _cli(monkeypatch, env, "stream", "worker", "--bundle", str(bundle))
     assert code == ExitCode.BROKER
     assert f"authentication failed for user {USER} (SASL SCRAM-SHA-512)" in err
