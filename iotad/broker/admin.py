@@ -164,11 +164,12 @@ def broker_answers(
 def quiet_client_logs() -> None:
     """Keep the Kafka clients' connection chatter out of the CLI's logs (shown at DEBUG).
 
-    kafka-python logs every connection at INFO; aiokafka logs each failed connection attempt
-    at ERROR. iotad reports a broker it cannot reach, or a failed delivery, itself.
+    kafka-python logs every connection at INFO and every refused one (TLS, SASL) at ERROR;
+    aiokafka logs each failed connection attempt at ERROR. iotad reports a broker it cannot
+    reach or that refuses it, or a failed delivery, itself, in one line.
     """
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        logging.getLogger("kafka").setLevel(logging.WARNING)
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
         logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
 
