@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -34,6 +33,13 @@ from pydantic_settings import (
 )
 
 from iotad.errors import ConfigError
+from iotad.kafka_settings import (
+    BrokerSecuritySettings,
+    KafkaSettings,
+    SaslMechanism,
+    SecurityProtocol,
+)
+from iotad.kafka_settings import Section as _Section
 
 ENV_PREFIX = "IOTAD_"
 DEFAULT_CONFIG_FILE = Path("config/iotad.toml")
@@ -44,10 +50,6 @@ _config_files: ContextVar[tuple[Path, ...]] = ContextVar("iotad_config_files", d
 def _default_cache_home() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "iotad"
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def _path_list(value: Any) -> Any:
@@ -62,15 +64,6 @@ def _path_list(value: Any) -> Any:
 
 #: Paths from TOML/JSON lists, or from one string: ``a.pub:b.pub`` or ``["a.pub", "b.pub"]``.
 PathList = Annotated[tuple[Path, ...], NoDecode]
-
-
-class KafkaSettings(_Section):
-    """How every client reaches Kafka."""
-
-    # Defaults to the local broker's broker.host:broker.port (see Settings).
-    bootstrap_servers: str = "127.0.0.1:9092"
-    client_id: str = "iotad"
-    request_timeout_s: float = Field(default=30.0, gt=0)
 
 
 class BrokerSettings(_Section):
@@ -89,6 +82,7 @@ class BrokerSettings(_Section):
     data_dir: Path | None = None
     # Maven's local repository for the jar download (default: Maven's own, ~/.m2/repository).
     maven_repo: Path | None = None
+    security: BrokerSecuritySettings = Field(default_factory=BrokerSecuritySettings)
 
     @property
     def libs_dir(self) -> Path:
@@ -100,12 +94,21 @@ class BrokerSettings(_Section):
         """``data_dir``, or ``<home>/data`` when not set."""
         return self.data_dir if self.data_dir is not None else self.home / "data"
 
+    @property
+    def listener_ports(self) -> dict[str, int]:
+        """Every client listener's port by name: ``PLAINTEXT`` (unless turned off) first."""
+        plain = {"PLAINTEXT": self.port} if self.security.plaintext else {}
+        return {**plain, **self.security.secured_ports}
+
     @model_validator(mode="after")
     def _ports_differ(self) -> BrokerSettings:
-        if self.port == self.controller_port:
-            raise ValueError(
-                f"broker.port and broker.controller_port must differ, both are {self.port}"
-            )
+        ports = {"broker.controller_port": self.controller_port}
+        for name, port in self.listener_ports.items():
+            field = "broker.port" if name == "PLAINTEXT" else f"broker.security.{name.lower()}_port"
+            clash = [other for other, used in ports.items() if used == port]
+            if clash:
+                raise ValueError(f"{field} and {clash[0]} must differ, both are {port}")
+            ports[field] = port
         return self
 
 
@@ -352,7 +355,10 @@ def child_environment(
         for name, value in getattr(settings, section).model_dump(mode="json").items():
             if value is None:
                 continue
-            if isinstance(value, bool):
+            secret = getattr(getattr(settings, section), name)
+            if isinstance(secret, SecretStr):  # the child needs the secret itself
+                text = secret.get_secret_value()
+            elif isinstance(value, bool):
                 text = str(value).lower()
             elif isinstance(value, list | dict):
                 text = json.dumps(value)
@@ -371,6 +377,15 @@ def _reading(files: tuple[Path, ...]) -> Iterator[None]:
         yield
     finally:
         _config_files.reset(token)
+
+
+def _got(error: Any) -> str:
+    """`` (got <input>)`` for a field error; nothing for a section (it would show every value
+    of the section, passwords included) or a secret field."""
+    value = error.get("input")
+    if isinstance(value, Mapping) or any("password" in str(p) for p in error["loc"]):
+        return ""
+    return f" (got {value!r})"
 
 
 def load_settings(
@@ -392,8 +407,7 @@ def load_settings(
             return Settings(**dict(overrides or {}))
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-            f" (got {err.get('input')!r})"
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}{_got(err)}"
             for err in exc.errors()
         )
         raise ConfigError(
@@ -404,6 +418,7 @@ def load_settings(
 
 
 __all__ = [
+    "BrokerSecuritySettings",
     "BrokerSettings",
     "CaptureSettings",
     "DemoSettings",
@@ -411,6 +426,8 @@ __all__ = [
     "KafkaSettings",
     "OfflineSettings",
     "ReplaySettings",
+    "SaslMechanism",
+    "SecurityProtocol",
     "Settings",
     "StreamSettings",
     "TopicSettings",

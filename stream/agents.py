@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from iotad.kafka_security import aiokafka_options
 from iotad.schemas.labels import Category
 from iotad.stream.core.pipeline import BatchOutcome
 from iotad.stream.core.types import InboundMessage
@@ -161,13 +162,11 @@ def output_producer(runtime: WorkerRuntime) -> Any:
 
     settings = runtime.settings
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka.bootstrap_servers,
-        client_id=f"{settings.kafka.client_id}-worker-output",
         acks="all",
         linger_ms=settings.stream.producer_linger_ms,
         max_batch_size=settings.stream.producer_batch_bytes,
         max_request_size=max(settings.stream.producer_batch_bytes, 1_048_576),
-        request_timeout_ms=int(settings.kafka.request_timeout_s * 1000),
+        **aiokafka_options(settings.kafka, "worker-output"),
     )
 
 

@@ -20,8 +20,10 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from pydantic import BaseModel, ValidationError
 
-from iotad.broker.admin import require_listener
+from iotad.broker.admin import require_broker
 from iotad.errors import BrokerError, ConfigError
+from iotad.kafka_failures import connection_error
+from iotad.kafka_security import kafka_python_options
 from iotad.schemas.incidents import Incident
 from iotad.schemas.labels import Category
 from iotad.schemas.messages import Alert
@@ -230,18 +232,16 @@ def _handle(
 
 def _consumer(settings: Settings, options: TailOptions) -> KafkaConsumer:
     servers = settings.kafka.bootstrap_servers
-    require_listener(servers)
+    require_broker(settings.kafka)
     try:
         consumer = KafkaConsumer(
-            bootstrap_servers=servers,
-            client_id=f"{settings.kafka.client_id}-alerts-tail",
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest" if options.from_beginning else "latest",
-            request_timeout_ms=int(settings.kafka.request_timeout_s * 1000),
+            **kafka_python_options(settings.kafka, "alerts-tail"),
         )
     except KafkaError as exc:
-        raise BrokerError(f"cannot read from {servers}: {exc}") from exc
+        raise connection_error(settings.kafka, exc) from exc
     try:
         partitions = _partitions(consumer, options.topics, servers)
         consumer.assign(partitions)

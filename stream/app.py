@@ -16,6 +16,7 @@ from typing import Any
 
 import faust
 
+from iotad.kafka_security import faust_options
 from iotad.schemas.control import ModelControl
 from iotad.settings import Settings
 from iotad.stream.agents import register_scoring_agent
@@ -41,10 +42,8 @@ def faust_config(settings: Settings) -> dict[str, Any]:
     """Faust settings derived from iotad's (documented in docs/stream.md)."""
     stream = settings.stream
     return {
-        "broker": [
-            f"kafka://{host.strip()}" for host in settings.kafka.bootstrap_servers.split(",")
-        ],
-        "broker_client_id": settings.kafka.client_id,
+        # Broker URLs, client id and TLS/SASL credentials (iotad.kafka_security).
+        **faust_options(settings.kafka),
         # A worker that dies is noticed after the session timeout; its partitions then move.
         "broker_session_timeout": stream.session_timeout_s,
         "broker_heartbeat_interval": stream.session_timeout_s / 3,

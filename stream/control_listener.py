@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from iotad.errors import ModelLoadError
+from iotad.kafka_security import aiokafka_options
 from iotad.schemas.control import ControlAction, ModelControl
 from iotad.schemas.messages import ModelRef
 from iotad.stream.loader import LoadedModel, load_model
@@ -131,12 +132,10 @@ async def follow_control_topic(runtime: WorkerRuntime, reply: Reply) -> None:
     # No consumer group: every partition of the topic is this worker's, read from its end.
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=settings.kafka.bootstrap_servers,
-        client_id=f"{settings.kafka.client_id}-control",
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="latest",
-        request_timeout_ms=int(settings.kafka.request_timeout_s * 1000),
+        **aiokafka_options(settings.kafka, "control"),
     )
     await consumer.start()
     try:

@@ -13,13 +13,15 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from iotad.broker.admin import require_broker
 from iotad.errors import BrokerError, ModelLoadError
+from iotad.kafka_failures import connection_error
+from iotad.kafka_security import kafka_python_options
 from iotad.schemas.control import ControlAction, ModelControl
 from iotad.schemas.manifest import BundleManifest
 from iotad.schemas.messages import ModelRef
 from iotad.settings import Settings
 from iotad.stream.state import ActiveBundleStore, BundleRecord
-from iotad.stream.topics import broker_unreachable
 
 
 def model_ref(manifest: BundleManifest) -> ModelRef:
@@ -64,15 +66,11 @@ def publish_control_event(settings: Settings, event: ModelControl) -> None:
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
+    require_broker(settings.kafka)
     try:
-        producer = KafkaProducer(
-            bootstrap_servers=settings.kafka.bootstrap_servers.split(","),
-            client_id=f"{settings.kafka.client_id}-models",
-            acks="all",
-            request_timeout_ms=int(settings.kafka.request_timeout_s * 1000),
-        )
+        producer = KafkaProducer(acks="all", **kafka_python_options(settings.kafka, "models"))
     except KafkaError as exc:
-        raise broker_unreachable(settings.kafka.bootstrap_servers, exc) from exc
+        raise connection_error(settings.kafka, exc) from exc
     try:
         future = producer.send(
             settings.topics.models,
@@ -98,13 +96,17 @@ class ReplyWatcher:
 
     def __init__(self, settings: Settings) -> None:
         from kafka import KafkaConsumer, TopicPartition
+        from kafka.errors import KafkaError
 
-        self._consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka.bootstrap_servers.split(","),
-            client_id=f"{settings.kafka.client_id}-models-watch",
-            group_id=None,
-            enable_auto_commit=False,
-        )
+        require_broker(settings.kafka)
+        try:
+            self._consumer = KafkaConsumer(
+                group_id=None,
+                enable_auto_commit=False,
+                **kafka_python_options(settings.kafka, "models-watch"),
+            )
+        except KafkaError as exc:
+            raise connection_error(settings.kafka, exc) from exc
         topic = settings.topics.models
         partitions = self._consumer.partitions_for_topic(topic) or {0}
         assigned = [TopicPartition(topic, p) for p in sorted(partitions)]

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from iotad.errors import BrokerError
+from iotad.kafka_failures import check_tls, connection_error
+from iotad.kafka_security import kafka_python_options
 from iotad.schemas.labels import Category
 from iotad.settings import Settings, TopicSettings
 
@@ -68,14 +69,16 @@ def topic_partitions(settings: Settings, names: Sequence[str]) -> dict[str, int]
     from kafka import KafkaConsumer
     from kafka.errors import KafkaError
 
+    check_tls(settings.kafka)
     try:
         consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka.bootstrap_servers.split(","),
-            client_id=f"{settings.kafka.client_id}-preflight",
-            request_timeout_ms=int(settings.kafka.request_timeout_s * 1000) + 1000,
+            **{
+                **kafka_python_options(settings.kafka, "preflight"),
+                "request_timeout_ms": int(settings.kafka.request_timeout_s * 1000) + 1000,
+            }
         )
     except KafkaError as exc:
-        raise broker_unreachable(settings.kafka.bootstrap_servers, exc) from exc
+        raise connection_error(settings.kafka, exc) from exc
     try:
         existing = consumer.topics()
         return {
@@ -105,18 +108,9 @@ def alerts_topic(app: Any, topics: WorkerTopics) -> Any:
     )
 
 
-def broker_unreachable(bootstrap_servers: str, reason: object) -> BrokerError:
-    """The error for a broker that does not answer, with what to do about it."""
-    return BrokerError(
-        f"cannot reach Kafka at {bootstrap_servers}: {reason}",
-        hint="start the broker (`iotad kafka up`) or set IOTAD_KAFKA__BOOTSTRAP_SERVERS",
-    )
-
-
 __all__ = [
     "WorkerTopics",
     "alerts_topic",
-    "broker_unreachable",
     "flows_topic",
     "missing_topics",
     "topic_partitions",

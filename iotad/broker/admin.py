@@ -12,8 +12,33 @@ from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from iotad.errors import BrokerError
+from iotad.kafka_failures import check_tls, connection_error
+from iotad.kafka_security import kafka_python_options
+from iotad.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)
+
+
+class _RedactPasswords(logging.Filter):
+    """kafka-python's admin client logs its whole configuration at DEBUG: hide the passwords."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # logging keeps a lone dict argument as record.args itself
+        if isinstance(record.args, dict):
+            record.args = _redacted(record.args)
+        elif isinstance(record.args, tuple):
+            record.args = tuple(_redacted(a) if isinstance(a, dict) else a for a in record.args)
+        return True
+
+
+def _redacted(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: "**********" if "password" in str(k) else v for k, v in config.items()}
+
+
+def _redact_admin_log() -> None:
+    admin_log = logging.getLogger("kafka.admin.client")
+    if not any(isinstance(f, _RedactPasswords) for f in admin_log.filters):
+        admin_log.addFilter(_RedactPasswords())
 
 
 class _AdminClient(KafkaAdminClient):  # type: ignore[misc]
@@ -30,31 +55,43 @@ class _AdminClient(KafkaAdminClient):  # type: ignore[misc]
             raise
 
 
+#: A broker to reach: bootstrap servers (plaintext), or Kafka client settings with security.
+KafkaTarget = str | KafkaSettings
+
+
+def as_kafka(target: KafkaTarget) -> KafkaSettings:
+    """``target`` as client settings: a ``"host:port"`` string means plaintext, defaults."""
+    return target if isinstance(target, KafkaSettings) else KafkaSettings(bootstrap_servers=target)
+
+
 @contextmanager
 def admin_client(
-    bootstrap_servers: str, *, timeout_s: float = 10.0, client_id: str = "iotad-admin"
+    target: KafkaTarget, *, timeout_s: float = 10.0, client_id: str = "iotad-admin"
 ) -> Iterator[KafkaAdminClient]:
-    """An admin client connected to ``bootstrap_servers``, closed on exit.
+    """An admin client connected to ``target`` (with its TLS/SASL settings), closed on exit.
 
     Raises
     ------
     BrokerError
-        when no broker answers within ``timeout_s``.
+        when no broker answers within ``timeout_s``, or TLS or SASL authentication fails
+        (:func:`iotad.kafka_failures.connection_error` says which).
     """
+    kafka = as_kafka(target)
     timeout_ms = max(1, int(timeout_s * 1000))
-    require_listener(bootstrap_servers)
+    require_broker(kafka)
+    options = kafka_python_options(kafka, "admin")
+    _redact_admin_log()
     try:
         client = _AdminClient(
-            bootstrap_servers=bootstrap_servers,
-            client_id=client_id,
-            bootstrap_timeout_ms=timeout_ms,
-            request_timeout_ms=max(timeout_ms, 5000),
+            **{
+                **options,
+                "client_id": client_id,
+                "bootstrap_timeout_ms": timeout_ms,
+                "request_timeout_ms": max(timeout_ms, 5000),
+            }
         )
     except KafkaError as exc:
-        raise BrokerError(
-            f"no Kafka broker answers at {bootstrap_servers}: {exc}",
-            hint="start one with `iotad kafka up`, or set IOTAD_KAFKA__BOOTSTRAP_SERVERS",
-        ) from exc
+        raise connection_error(kafka, exc) from exc
     try:
         yield client
     finally:
@@ -68,6 +105,13 @@ def require_listener(bootstrap_servers: str) -> None:
             f"no Kafka broker listens at {bootstrap_servers}",
             hint="start one with `iotad kafka up`, or set IOTAD_KAFKA__BOOTSTRAP_SERVERS",
         )
+
+
+def require_broker(kafka: KafkaSettings) -> None:
+    """Before a kafka-python client is made: something listens (:func:`require_listener`) and,
+    with TLS, the handshake succeeds (:func:`iotad.kafka_failures.check_tls`)."""
+    require_listener(kafka.bootstrap_servers)
+    check_tls(kafka)
 
 
 def parse_bootstrap(bootstrap_servers: str) -> list[tuple[str, int]]:
@@ -98,12 +142,18 @@ def port_accepts(host: str, port: int, timeout_s: float = 0.5) -> bool:
         return False
 
 
-def broker_answers(host: str, port: int, timeout_s: float = 2.0) -> bool:
-    """True when a Kafka broker on ``host:port`` answers a metadata request."""
+def broker_answers(
+    host: str, port: int, timeout_s: float = 2.0, *, security: KafkaSettings | None = None
+) -> bool:
+    """True when a Kafka broker on ``host:port`` answers a metadata request (over the TLS/SASL
+    of ``security``, whose bootstrap servers are replaced by ``host:port``)."""
     if not port_accepts(host, port):
         return False
+    target: KafkaTarget = f"{host}:{port}"
+    if security is not None:
+        target = security.model_copy(update={"bootstrap_servers": target})
     try:
-        with admin_client(f"{host}:{port}", timeout_s=timeout_s) as client:
+        with admin_client(target, timeout_s=timeout_s) as client:
             client.describe_cluster()
     except (BrokerError, KafkaError) as exc:
         logger.debug("broker on %s:%s does not answer yet: %s", host, port, exc)
@@ -114,19 +164,23 @@ def broker_answers(host: str, port: int, timeout_s: float = 2.0) -> bool:
 def quiet_client_logs() -> None:
     """Keep the Kafka clients' connection chatter out of the CLI's logs (shown at DEBUG).
 
-    kafka-python logs every connection at INFO; aiokafka logs each failed connection attempt
-    at ERROR. iotad reports a broker it cannot reach, or a failed delivery, itself.
+    kafka-python logs every connection at INFO and every refused one (TLS, SASL) at ERROR;
+    aiokafka logs each failed connection attempt at ERROR. iotad reports a broker it cannot
+    reach or that refuses it, or a failed delivery, itself, in one line.
     """
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        logging.getLogger("kafka").setLevel(logging.WARNING)
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
         logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
 
 __all__ = [
+    "KafkaTarget",
     "admin_client",
+    "as_kafka",
     "broker_answers",
     "parse_bootstrap",
     "port_accepts",
     "quiet_client_logs",
+    "require_broker",
     "require_listener",
 ]

@@ -20,6 +20,7 @@ import psutil
 
 from iotad.broker.admin import broker_answers
 from iotad.broker.jars import require_tool, resolve_jars
+from iotad.broker.security import primary_listener, probe_client
 from iotad.broker.server_config import format_storage, storage_formatted, write_config
 from iotad.broker.types import BrokerPaths, BrokerState, BrokerStatus
 from iotad.death_signal import death_signal_prefix
@@ -41,8 +42,23 @@ class LocalBroker:
 
     @property
     def bootstrap_servers(self) -> str:
-        """``host:port`` for Kafka clients."""
+        """``host:port`` of the primary client listener (PLAINTEXT unless turned off)."""
         return self.state.bootstrap_servers
+
+    def listener(self, name: str) -> str:
+        """``host:port`` of the client listener ``name`` (``PLAINTEXT``, ``SSL``, ``SASL_SSL``…).
+
+        Raises
+        ------
+        BrokerError
+            if the broker has no such listener.
+        """
+        port = self.state.listeners.get(name)
+        if port is None:
+            raise BrokerError(
+                f"the broker has no {name} listener (it has {', '.join(self.state.listeners)})"
+            )
+        return f"{self.state.host}:{port}"
 
     def running(self) -> bool:
         """True while the broker process is alive."""
@@ -88,24 +104,25 @@ def start_broker(settings: BrokerSettings, *, die_with_parent: bool = False) -> 
             hint="stop it with `iotad kafka down`, or use another broker.data_dir",
         )
     java = require_tool("java", "install Java 17 or newer (e.g. `apt-get install openjdk-17-jre`)")
-    for port in (settings.port, settings.controller_port):
+    for port in (*settings.listener_ports.values(), settings.controller_port):
         ensure_port_free(settings.host, port)
     libs = resolve_jars(settings)
     write_config(settings, paths)
     if not storage_formatted(paths):
-        format_storage(java, libs, paths)
+        format_storage(java, libs, paths, settings.security)
     started = time.monotonic()
     process = _spawn(java, libs, settings, paths, die_with_parent=die_with_parent)
     state = BrokerState(
         pid=process.pid,
         create_time=psutil.Process(process.pid).create_time(),
         host=settings.host,
-        port=settings.port,
+        port=primary_listener(settings)[1],
         controller_port=settings.controller_port,
         started_at=time.time(),
         kafka_version=settings.kafka_version,
         data_dir=paths.data_dir,
         log_file=paths.log_file,
+        listeners=settings.listener_ports,
     )
     paths.state_file.write_bytes(orjson.dumps(state.to_json(), option=orjson.OPT_INDENT_2))
     broker = LocalBroker(state, process)
@@ -225,6 +242,8 @@ def _wait_until_ready(
     process: subprocess.Popen[bytes],
 ) -> None:
     deadline = time.monotonic() + settings.start_timeout_s
+    name, port = primary_listener(settings)
+    probe = probe_client(settings) if name != "PLAINTEXT" else None
     while time.monotonic() < deadline:
         code = process.poll()
         if code is not None:
@@ -232,7 +251,7 @@ def _wait_until_ready(
                 f"the broker exited with code {code} while starting:\n{log_tail(paths)}",
                 hint=f"see {paths.log_file}",
             )
-        if broker_answers(settings.host, settings.port, timeout_s=2.0):
+        if broker_answers(settings.host, port, timeout_s=2.0, security=probe):
             return
         time.sleep(_POLL_S)
     raise BrokerError(

@@ -10,9 +10,15 @@ from importlib import resources
 from pathlib import Path
 
 from iotad.broker.jars import output_tail
+from iotad.broker.security import (
+    primary_listener,
+    scram_arguments,
+    security_properties,
+    write_keystore,
+)
 from iotad.broker.types import BrokerPaths
 from iotad.errors import BrokerError
-from iotad.settings import BrokerSettings
+from iotad.settings import BrokerSecuritySettings, BrokerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -20,22 +26,33 @@ logger = logging.getLogger(__name__)
 MESSAGE_MAX_BYTES = 8 * 1024 * 1024
 
 
-def server_properties(settings: BrokerSettings, kraft_dir: Path) -> dict[str, str]:
+def server_properties(
+    settings: BrokerSettings, kraft_dir: Path, config_dir: Path | None = None
+) -> dict[str, str]:
     """A single-node KRaft broker+controller on ``settings.host``, replication factor 1.
+
+    Client listeners: PLAINTEXT on ``settings.port`` unless ``settings.security`` turns it off,
+    plus its secured listeners (:mod:`iotad.broker.security`; their keystore lives in
+    ``config_dir``, default: next to ``kraft_dir``).
 
     Topics are never auto-created: the product creates its topics explicitly with their
     partition counts (``iotad kafka up`` / :func:`iotad.broker.topics.ensure_topics`).
     """
+    config_dir = config_dir if config_dir is not None else kraft_dir.parent / "config"
     host = settings.host
+    clients = settings.listener_ports
+    client_listeners = ",".join(f"{name}://{host}:{port}" for name, port in clients.items())
+    protocols = ",".join(f"{name}:{name}" for name in clients)
     return {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@{host}:{settings.controller_port}",
-        "listeners": f"PLAINTEXT://{host}:{settings.port},CONTROLLER://{host}:{settings.controller_port}",
-        "advertised.listeners": f"PLAINTEXT://{host}:{settings.port}",
+        "listeners": f"{client_listeners},CONTROLLER://{host}:{settings.controller_port}",
+        "advertised.listeners": client_listeners,
         "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": primary_listener(settings)[0],
+        # The controller listener is loopback-only KRaft traffic of this single node.
+        "listener.security.protocol.map": f"{protocols},CONTROLLER:PLAINTEXT",
         "log.dirs": str(kraft_dir),
         "num.partitions": "1",
         "default.replication.factor": "1",
@@ -52,6 +69,7 @@ def server_properties(settings: BrokerSettings, kraft_dir: Path) -> dict[str, st
         "log.segment.bytes": str(256 * 1024 * 1024),
         "num.network.threads": "2",
         "num.io.threads": "4",
+        **security_properties(settings, config_dir),
     }
 
 
@@ -63,9 +81,13 @@ def render_properties(values: dict[str, str]) -> str:
 def write_config(settings: BrokerSettings, paths: BrokerPaths) -> None:
     """Write ``server.properties`` and ``log4j.properties`` into the data dir."""
     paths.create()
+    write_keystore(settings.security, paths.config_dir)
+    # Owner-only: with SASL PLAIN users the file holds their passwords.
+    paths.server_properties.touch(mode=0o600, exist_ok=True)
+    paths.server_properties.chmod(0o600)
     paths.server_properties.write_text(
         "# Written by iotad.broker; regenerated on every `iotad kafka up`.\n"
-        + render_properties(server_properties(settings, paths.kraft_dir))
+        + render_properties(server_properties(settings, paths.kraft_dir, paths.config_dir))
     )
     template = resources.files("iotad.broker") / "log4j.properties"
     paths.log4j_properties.write_text(template.read_text())
@@ -84,8 +106,12 @@ def storage_formatted(paths: BrokerPaths) -> bool:
     return (paths.kraft_dir / "meta.properties").is_file()
 
 
-def format_storage(java: str, libs_dir: Path, paths: BrokerPaths) -> str:
+def format_storage(
+    java: str, libs_dir: Path, paths: BrokerPaths, security: BrokerSecuritySettings | None = None
+) -> str:
     """Format the KRaft log dir once with a new cluster id, and return the id.
+
+    With SASL listeners, the SCRAM users of ``security`` are created now (``--add-scram``).
 
     Raises
     ------
@@ -97,6 +123,7 @@ def format_storage(java: str, libs_dir: Path, paths: BrokerPaths) -> str:
         java, f"-Dlog4j.configuration=file:{paths.log4j_properties}",
         f"-Dkafka.logs.dir={paths.logs_dir}", "-cp", f"{libs_dir}/*",
         "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(paths.server_properties),
+        *(scram_arguments(security) if security is not None else []),
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:

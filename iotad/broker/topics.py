@@ -9,7 +9,7 @@ import kafka.errors as kafka_errors
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from iotad.broker.admin import admin_client
+from iotad.broker.admin import KafkaTarget, admin_client, as_kafka
 from iotad.broker.types import TopicInfo, TopicReport
 from iotad.errors import BrokerError
 from iotad.schemas.labels import Category
@@ -41,9 +41,11 @@ def product_topics(topics: TopicSettings) -> dict[str, int]:
 
 
 def ensure_topics(
-    bootstrap_servers: str, wanted: dict[str, int], *, timeout_s: float = 30.0
+    target: KafkaTarget, wanted: dict[str, int], *, timeout_s: float = 30.0
 ) -> TopicReport:
     """Create the topics of ``wanted`` that do not exist yet and wait until they have leaders.
+
+    ``target`` is ``"host:port"`` (plaintext) or the Kafka settings to connect with (TLS, SASL).
 
     Existing topics are left as they are; one with a different partition count is reported
     with a warning, never altered.
@@ -53,7 +55,8 @@ def ensure_topics(
     BrokerError
         when the broker cannot be reached or refuses to create a topic.
     """
-    with admin_client(bootstrap_servers, timeout_s=timeout_s) as client:
+    bootstrap_servers = as_kafka(target).bootstrap_servers
+    with admin_client(target, timeout_s=timeout_s) as client:
         try:
             existing = _partition_counts(client, list(wanted))
             missing = {name: n for name, n in wanted.items() if name not in existing}
@@ -75,9 +78,10 @@ def ensure_topics(
     )
 
 
-def list_topics(bootstrap_servers: str, *, timeout_s: float = 10.0) -> tuple[TopicInfo, ...]:
+def list_topics(target: KafkaTarget, *, timeout_s: float = 10.0) -> tuple[TopicInfo, ...]:
     """Every non-internal topic on the broker with its partition count, sorted by name."""
-    with admin_client(bootstrap_servers, timeout_s=timeout_s) as client:
+    bootstrap_servers = as_kafka(target).bootstrap_servers
+    with admin_client(target, timeout_s=timeout_s) as client:
         try:
             described = client.describe_topics()
         except KafkaError as exc:

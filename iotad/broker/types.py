@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,12 @@ class BrokerState:
     kafka_version: str
     data_dir: Path
     log_file: Path
+    #: Every client listener's port by name (``PLAINTEXT``, ``SSL``, ``SASL_SSL``…).
+    listeners: dict[str, int] = field(default_factory=dict)
 
     @property
     def bootstrap_servers(self) -> str:
-        """``host:port`` for Kafka clients."""
+        """``host:port`` of the primary client listener, for Kafka clients."""
         return f"{self.host}:{self.port}"
 
     def to_json(self) -> dict[str, Any]:
@@ -50,6 +52,7 @@ class BrokerState:
             kafka_version=str(record["kafka_version"]),
             data_dir=Path(record["data_dir"]),
             log_file=Path(record["log_file"]),
+            listeners={str(k): int(v) for k, v in record.get("listeners", {}).items()},
         )
 
 

@@ -44,6 +44,7 @@ def up(
         quiet_client_logs,
         start_broker,
     )
+    from iotad.broker.security import probe_client
 
     cli = cli_context(ctx)
     settings = cli.settings(
@@ -72,7 +73,12 @@ def up(
             f"broker up on [bold]{bootstrap}[/] (pid {broker.state.pid}); "
             f"log: {broker.state.log_file}"
         )
-    report = ensure_topics(bootstrap, product_topics(settings.topics))
+        if settings.broker.security.secured_ports:
+            listed = ", ".join(f"{n} {p}" for n, p in broker.state.listeners.items())
+            console.status(f"listeners: {listed}")
+    # Without a PLAINTEXT listener, topics are created over TLS/SASL as the broker itself.
+    target = bootstrap if settings.broker.security.plaintext else probe_client(settings.broker)
+    report = ensure_topics(target, product_topics(settings.topics))
     for topic in report.created:
         console.status(f"created topic {topic.name} ({topic.partitions} partitions)")
     if report.existing:
@@ -161,13 +167,13 @@ def topics(
         {"kafka": {"bootstrap_servers": bootstrap}, "topics": {"partitions": partitions}}
     )
     quiet_client_logs()
-    servers = settings.kafka.bootstrap_servers
-    timeout = settings.kafka.request_timeout_s
+    kafka = settings.kafka
+    timeout = kafka.request_timeout_s
     if create:
-        report = ensure_topics(servers, product_topics(settings.topics), timeout_s=timeout)
+        report = ensure_topics(kafka, product_topics(settings.topics), timeout_s=timeout)
         for topic in report.created:
             cli.console.status(f"created topic {topic.name} ({topic.partitions} partitions)")
-    listed = list_topics(servers, timeout_s=timeout)
+    listed = list_topics(kafka, timeout_s=timeout)
     width = max((len(t.name) for t in listed), default=0)
     for topic in listed:
         cli.console.out.print(

@@ -52,7 +52,7 @@ from iotad.demo.view import LiveDisplay, LiveState
 from iotad.demo.worker_process import WorkerError, WorkerProcess
 from iotad.errors import ConfigError
 from iotad.schemas.features import FeatureLayout
-from iotad.settings import Settings
+from iotad.settings import KafkaSettings, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -139,16 +139,35 @@ def new_run_dir(root: Path) -> Path:
 
 
 def demo_settings(
-    base: Settings, bootstrap: str, run_dir: Path, run_id: str, *, own_topics: bool
+    base: Settings,
+    bootstrap: str,
+    run_dir: Path,
+    run_id: str,
+    *,
+    own_topics: bool,
+    secured: bool = False,
 ) -> Settings:
     """The settings every part of the run uses: this broker, these topics, the worker's port,
     state dir and consumer group. On a broker the demo did not start, topic names get the run
-    id appended so an earlier run's messages are never read."""
+    id appended so an earlier run's messages are never read.
+
+    ``secured`` keeps the TLS/SASL settings of ``base.kafka`` (a running broker given with
+    ``--bootstrap``); the brokers the demo starts itself (local or docker) are plaintext.
+    """
     suffix = "" if own_topics else f".{run_id}"
     topics = base.topics
+    kafka = (
+        base.kafka.model_copy(update={"bootstrap_servers": bootstrap})
+        if secured
+        else KafkaSettings(
+            bootstrap_servers=bootstrap,
+            client_id=base.kafka.client_id,
+            request_timeout_s=base.kafka.request_timeout_s,
+        )
+    )
     return base.model_copy(
         update={
-            "kafka": base.kafka.model_copy(update={"bootstrap_servers": bootstrap}),
+            "kafka": kafka,
             "topics": topics.model_copy(
                 update={
                     "flows": topics.flows + suffix,
@@ -259,9 +278,14 @@ class DemoRun:
             self.broker = start_local(broker_settings)
         own = not request.bootstrap and not request.docker
         self.settings = demo_settings(
-            self.base, self.broker.bootstrap_servers, self.run_dir, self.run_id, own_topics=own
+            self.base,
+            self.broker.bootstrap_servers,
+            self.run_dir,
+            self.run_id,
+            own_topics=own,
+            secured=bool(request.bootstrap),
         )
-        ensure_topics(self.broker.bootstrap_servers, product_topics(self.settings.topics))
+        ensure_topics(self.settings.kafka, product_topics(self.settings.topics))
         self.console.status(f"broker: {self.broker.description}; topics ready")
 
     def start_worker(self, bundles: DemoBundles) -> None:

@@ -12,6 +12,9 @@ import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
 from iotad.errors import BrokerError
+from iotad.kafka_failures import connection_error_async
+from iotad.kafka_security import aiokafka_options
+from iotad.settings import KafkaSettings
 
 if TYPE_CHECKING:
     from iotad.settings import Settings
@@ -47,7 +50,12 @@ class FlowSink(Protocol):
 
 
 class KafkaSink:
-    """An aiokafka producer on one topic that counts acknowledged and failed flows."""
+    """An aiokafka producer on one topic that counts acknowledged and failed flows.
+
+    ``security`` (Kafka settings) gives the producer its TLS and SASL options
+    (:func:`iotad.kafka_security.aiokafka_options`); without it the sink connects in plaintext
+    to ``bootstrap_servers``. :meth:`from_settings` always passes the settings' security.
+    """
 
     def __init__(
         self,
@@ -58,16 +66,19 @@ class KafkaSink:
         linger_ms: int = 5,
         max_message_bytes: int = 4 * 1024 * 1024,
         request_timeout_s: float = 30.0,
+        security: KafkaSettings | None = None,
     ) -> None:
         self.topic = topic
+        self._kafka = (security or KafkaSettings()).model_copy(
+            update={"bootstrap_servers": bootstrap_servers, "request_timeout_s": request_timeout_s}
+        )
         self._config: dict[str, Any] = {
-            "bootstrap_servers": bootstrap_servers,
+            **aiokafka_options(self._kafka, "replay"),
             "client_id": client_id,
             "acks": 1,
             "linger_ms": linger_ms,
             "max_batch_size": 512 * 1024,
             "max_request_size": max_message_bytes + 64 * 1024,
-            "request_timeout_ms": int(request_timeout_s * 1000),
         }
         self._producer: Any = None
         self._pending: set[asyncio.Future[Any]] = set()
@@ -80,7 +91,7 @@ class KafkaSink:
         cls, settings: Settings, topic: str, *, client: str, max_message_bytes: int
     ) -> KafkaSink:
         """A sink configured from ``settings`` (bootstrap, client id + ``-client``, linger,
-        request timeout)."""
+        request timeout, TLS and SASL)."""
         return cls(
             settings.kafka.bootstrap_servers,
             topic,
@@ -88,6 +99,7 @@ class KafkaSink:
             linger_ms=settings.replay.linger_ms,
             max_message_bytes=max_message_bytes,
             request_timeout_s=settings.kafka.request_timeout_s,
+            security=settings.kafka,
         )
 
     async def __aenter__(self) -> KafkaSink:
@@ -100,10 +112,7 @@ class KafkaSink:
             partitions = await producer.partitions_for(self.topic)
         except KafkaError as exc:
             await producer.stop()
-            raise BrokerError(
-                f"cannot produce to {self._config['bootstrap_servers']}: {exc}",
-                hint="is the broker up (`iotad kafka status`)?",
-            ) from exc
+            raise await connection_error_async(self._kafka, exc) from exc
         if not partitions:
             await producer.stop()
             raise BrokerError(
