@@ -206,8 +206,8 @@ def test_worker_sigkill_mid_batch_then_restarted(
     try:
         first.wait_metric("iotad_flows_scored_total", 4 * BATCH_FLOWS)
         before = _drain_and_read(first, feeder, settings, alerts=False)
+        _delete(bootstrap, dead_letters)  # still paused: nothing was written since the read
         feeder.resume()
-        _delete(bootstrap, dead_letters)
         in_flight = _wait_stuck_mid_batch(first, feeder, settings)
         assert first.stop(signal.SIGKILL) == -signal.SIGKILL
         ensure_topics(bootstrap, {dead_letters: PARTITIONS})
@@ -282,11 +282,12 @@ def test_alerts_topic_deleted_and_recreated_mid_stream(
     worker, feeder = _scoring(settings, tmp_path / "worker.log", bundle)
     try:
         worker.wait_metric("iotad_flows_scored_total", 4 * BATCH_FLOWS)
-        # The alerts written so far are read before the topic goes: the feed pauses just long
-        # enough for the worker to catch up.
+        # The alerts written so far are read before the topic goes: the feed pauses until the
+        # worker has caught up and the topic is gone (else alerts written after the read would
+        # go with the topic).
         before = _drain_and_read(worker, feeder, settings, alerts=True)
+        _delete(bootstrap, alerts)  # still paused: nothing was written since the read
         feeder.resume()
-        _delete(bootstrap, alerts)
         # Flows keep arriving at the full rate while the topic is missing; the worker cannot
         # publish their alerts, so it must hold them (not acknowledge, not drop) meanwhile.
         stalled = worker.metric("iotad_flows_scored_total")
