@@ -13,9 +13,9 @@ Four faults, each on its own topics and consumer group:
   requests, as a topic without a leader does. (Raising ``min.insync.replicas`` above the
   replication factor does not do it: Kafka 3.9 caps the minimum at the replication factor.)
 
-The product rides out each fault that lasts less than ``kafka.request_timeout_s`` (30 s; the
-output producer's batches expire after that, the batch fails, the worker stops and whichever
-worker takes the partitions reads it again).
+A batch whose output cannot be delivered (the producer gives up on a record batch after
+``kafka.request_timeout_s``) is sent again, batch by failed batch, for up to
+``stream.publish_retry_s``; the deleted-topic test holds the topic away past the request timeout.
 
 The model has no benign class and a threshold of 0, so every flow raises an alert; the
 accounting (tests/support/load.py) matches alerts to the flows the broker acknowledged, dead
@@ -277,7 +277,12 @@ def _delete(bootstrap: str, topic: str) -> None:
 def test_alerts_topic_deleted_and_recreated_mid_stream(
     isolated_settings: IsolatedSettings, bundle: Path, tmp_path: Path
 ) -> None:
-    settings = _settings(isolated_settings)
+    """The topic stays away longer than the output producer waits for a leader (its request
+    timeout, 3 s here): the batch's delivery fails, and the worker sends it again until the
+    topic is back instead of giving the batch up."""
+    settings = isolated_settings(
+        partitions=PARTITIONS, stream=STREAM, kafka={"request_timeout_s": 3.0}
+    )
     bootstrap, alerts = settings.kafka.bootstrap_servers, settings.topics.alerts
     worker, feeder = _scoring(settings, tmp_path / "worker.log", bundle)
     try:
@@ -292,6 +297,7 @@ def test_alerts_topic_deleted_and_recreated_mid_stream(
         # publish their alerts, so it must hold them (not acknowledge, not drop) meanwhile.
         stalled = worker.metric("iotad_flows_scored_total")
         feeder.wait_acked(feeder.acked_count() + 4 * BATCH_FLOWS)
+        worker.wait_metric("iotad_output_resent_batches_total", 1, timeout_s=60)
         assert worker.metric("iotad_flows_scored_total") <= stalled + BATCH_FLOWS
         ensure_topics(bootstrap, {alerts: PARTITIONS})
         after = feeder.wait_acked(feeder.acked_count() + 4 * BATCH_FLOWS)
