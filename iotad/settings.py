@@ -157,6 +157,16 @@ class StreamSettings(_Section):
     lag_interval_s: float = Field(default=5.0, gt=0)
     # A worker that stops heartbeating for this long leaves the group; its partitions move on.
     session_timeout_s: float = Field(default=10.0, ge=6.0, le=90.0)
+    # While the broker or an output topic is away, a batch's undelivered output is sent again
+    # for this long before the worker gives up on the batch and stops (0: never again).
+    publish_retry_s: float = Field(default=300.0, ge=0.0)
+    # The worker's event loop: asyncio's own, or uvloop (libuv; no gain measured, bench/README.md).
+    event_loop: Literal["asyncio", "uvloop"] = "asyncio"
+    # Faust's consumer: most records per fetch (None: Faust's default) and events buffered per
+    # stream before the fetcher waits (None: max(4096, 2 x batch_size)).
+    max_poll_records: int | None = Field(default=None, ge=1)
+    stream_buffer_maxsize: int | None = Field(default=None, ge=1)
+
     # Bundles must be signed by one of these Ed25519 public keys (PEM files, or folders whose
     # *.pub files all count; re-read at every load, so a key dropped into a folder counts at the
     # next hot swap). See docs/models.md, "Signed bundles".

@@ -5,7 +5,9 @@ Delivery is at least once. Per batch, in this order:
 1. take up to ``stream.batch_size`` messages (or what arrived within ``stream.batch_within_s``)
    with ``Stream.noack_take``, which leaves acknowledging to us;
 2. score them with the model in the slot (a swap lands between batches);
-3. publish alerts and dead letters and wait until the broker acknowledged every one;
+3. publish alerts and dead letters and wait until the broker acknowledged every one (a batch
+   whose delivery failed for a transient reason, the broker or a topic away, is sent again for
+   up to ``stream.publish_retry_s``);
 4. ack the batch's events, then commit offsets.
 
 Faust's plain ``take()`` acks a batch's events in a ``finally`` block, which also runs when the
@@ -29,7 +31,7 @@ from iotad.kafka_security import aiokafka_options
 from iotad.schemas.labels import Category
 from iotad.stream.core.pipeline import BatchOutcome
 from iotad.stream.core.types import InboundMessage
-from iotad.stream.publish import BatchPublisher
+from iotad.stream.publish import BatchPublisher, Submitted
 from iotad.stream.runtime import WorkerRuntime
 
 logger = logging.getLogger(__name__)
@@ -51,20 +53,65 @@ def batch_extra(messages: Sequence[InboundMessage]) -> dict[str, Any]:
 
 async def publish_outcome(
     publisher: BatchPublisher, outcome: BatchOutcome, runtime: WorkerRuntime
-) -> list[asyncio.Future[Any]]:
+) -> list[Submitted]:
     """Queue a batch's alerts and dead letters; futures complete when the broker has them."""
     topics = runtime.topics
-    futures = await publisher.publish(topics.alerts, ((a.key, a.value) for a in outcome.alerts))
+    submitted = await publisher.submit(topics.alerts, ((a.key, a.value) for a in outcome.alerts))
     if topics.per_category_alerts:
         by_category: dict[Category, list[tuple[bytes | None, bytes]]] = {}
         for alert in outcome.alerts:
             by_category.setdefault(alert.category, []).append((alert.key, alert.value))
         for category, records in by_category.items():
-            futures += await publisher.publish(topics.category_topic(category), records)
-    futures += await publisher.publish(
+            submitted += await publisher.submit(topics.category_topic(category), records)
+    submitted += await publisher.submit(
         topics.dead_letters, ((d.key, d.value) for d in outcome.dead_letters)
     )
-    return futures
+    return submitted
+
+
+def transient(exc: BaseException) -> bool:
+    """True for a delivery failure that a later attempt can overcome (broker or leader away,
+    topic missing for now, request timed out)."""
+    from aiokafka.errors import KafkaError, KafkaTimeoutError
+
+    return isinstance(exc, KafkaTimeoutError) or (
+        isinstance(exc, KafkaError) and bool(exc.retriable)
+    )
+
+
+async def await_delivery(
+    publisher: BatchPublisher, submitted: list[Submitted], runtime: WorkerRuntime
+) -> None:
+    """Wait until the broker acknowledged every batch; send failed ones again while the
+    failure is :func:`transient`, for up to ``stream.publish_retry_s``, then raise it.
+
+    Only batches that failed are sent again, so a batch's records reach the broker once unless a
+    lost acknowledgement makes the producer repeat them.
+    """
+    retry_s = runtime.settings.stream.publish_retry_s
+    deadline = time.monotonic() + retry_s
+    attempt = 0
+    while submitted:
+        results = await asyncio.gather(*(s.future for s in submitted), return_exceptions=True)
+        failed = [
+            (s, r) for s, r in zip(submitted, results, strict=True) if isinstance(r, BaseException)
+        ]
+        if not failed:
+            return
+        error = failed[0][1]
+        if not transient(error) or time.monotonic() >= deadline:
+            raise error
+        attempt += 1
+        delay = min(0.5 * attempt, 5.0)
+        logger.warning(
+            "%d output batches not delivered (%r); sending them again in %.1fs (attempt %d; "
+            "the worker gives up after stream.publish_retry_s = %.0fs)",
+            len(failed), error, delay, attempt, retry_s,
+            extra={"topic": sorted({s.topic for s, _ in failed})},
+        )  # fmt: skip
+        await asyncio.sleep(delay)
+        runtime.metrics.output_resent.inc(len(failed))
+        submitted = [again for s, _ in failed for again in await publisher.resubmit(s)]
 
 
 def _log_dead_letters(outcome: BatchOutcome) -> None:
@@ -121,9 +168,8 @@ async def handle_batch(
     ]
     try:
         outcome = await runtime.score(messages, loaded)
-        futures = await publish_outcome(publisher, outcome, runtime)
-        if futures:
-            await asyncio.gather(*futures)
+        submitted = await publish_outcome(publisher, outcome, runtime)
+        await await_delivery(publisher, submitted, runtime)
     except Exception:
         logger.exception(
             "batch of %d messages failed; not acknowledged, it will be read again",
@@ -194,10 +240,12 @@ def register_scoring_agent(app: Any, runtime: WorkerRuntime, flows: Any) -> Any:
 
 
 __all__ = [
+    "await_delivery",
     "batch_extra",
     "handle_batch",
     "output_producer",
     "publish_outcome",
     "record_outcome",
     "register_scoring_agent",
+    "transient",
 ]

@@ -41,7 +41,7 @@ class WorkerApp(faust.App):
 def faust_config(settings: Settings) -> dict[str, Any]:
     """Faust settings derived from iotad's (documented in docs/stream.md)."""
     stream = settings.stream
-    return {
+    config: dict[str, Any] = {
         # Broker URLs, client id and TLS/SASL credentials (iotad.kafka_security).
         **faust_options(settings.kafka),
         # A worker that dies is noticed after the session timeout; its partitions then move.
@@ -53,7 +53,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "consumer_auto_offset_reset": "earliest",
         # Offsets are committed after each acknowledged batch (agents.py); this is a backstop.
         "broker_commit_interval": 2.0,
-        "stream_buffer_maxsize": max(4096, 2 * stream.batch_size),
+        "stream_buffer_maxsize": stream.stream_buffer_maxsize or max(4096, 2 * stream.batch_size),
         # Unacknowledged events of a stopped batch are re-read on restart, never waited for.
         "stream_wait_empty": False,
         "producer_acks": -1,
@@ -63,6 +63,9 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "web_host": stream.web_host,
         "web_port": stream.web_port,
     }
+    if stream.max_poll_records is not None:
+        config["broker_max_poll_records"] = stream.max_poll_records
+    return config
 
 
 def create_app(

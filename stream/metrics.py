@@ -208,6 +208,11 @@ class WorkerMetrics:
         self.dead_letters = Counter(
             "iotad_dead_letters", "Dead letters published, by reason.", ["reason"], registry=r
         )
+        self.output_resent = Counter(
+            "iotad_output_resent_batches",
+            "Output record batches sent again after a transient delivery failure.",
+            registry=r,
+        )
         self.batch_flows = BatchHistogram(
             "iotad_batch_flows", "Flows per scored batch.", BATCH_BUCKETS
         )

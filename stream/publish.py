@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.partitioner import murmur2
@@ -20,6 +21,16 @@ from aiokafka.partitioner import murmur2
 from iotad.errors import BrokerError
 
 Record = tuple[bytes | None, bytes]
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """One record batch handed to the producer: what to send again if its future fails."""
+
+    future: asyncio.Future[Any]
+    topic: str
+    partition: int
+    records: tuple[Record, ...]
 
 
 def _too_large(topic: str, value: bytes) -> BrokerError:
@@ -73,38 +84,48 @@ class BatchPublisher:
         BrokerError
             if the topic does not exist, or one record alone exceeds the producer's batch size.
         """
+        return [s.future for s in await self.submit(topic, records)]
+
+    async def submit(self, topic: str, records: Iterable[Record]) -> list[Submitted]:
+        """Like :meth:`publish`, keeping each batch's records so that it can be sent again."""
         partitions = await self._partitions_for(topic)
         by_partition: dict[int, list[Record]] = {}
         for record in records:
             by_partition.setdefault(self._partition(topic, record[0], partitions), []).append(
                 record
             )
-        futures: list[asyncio.Future[Any]] = []
+        submitted: list[Submitted] = []
         for partition, group in by_partition.items():
-            futures.extend(await self._submit(topic, partition, group))
-        return futures
+            submitted.extend(await self._submit(topic, partition, group))
+        return submitted
+
+    async def resubmit(self, failed: Submitted) -> list[Submitted]:
+        """Send a batch whose delivery failed again, to the same partition."""
+        return await self._submit(failed.topic, failed.partition, failed.records)
 
     async def _submit(
         self, topic: str, partition: int, records: Sequence[Record]
-    ) -> list[asyncio.Future[Any]]:
-        futures: list[asyncio.Future[Any]] = []
+    ) -> list[Submitted]:
+        submitted: list[Submitted] = []
         batch = self._producer.create_batch()
-        filled = 0
+        chunk: list[Record] = []
         for key, value in records:
             if batch.append(key=key, value=value, timestamp=None) is None:
-                if filled == 0:
+                if not chunk:
                     raise _too_large(topic, value)
-                batch.close()
-                futures.append(await self._producer.send_batch(batch, topic, partition=partition))
-                batch = self._producer.create_batch()
-                filled = 0
+                submitted.append(await self._send(batch, topic, partition, chunk))
+                batch, chunk = self._producer.create_batch(), []
                 if batch.append(key=key, value=value, timestamp=None) is None:
                     raise _too_large(topic, value)
-            filled += 1
-        if filled:
-            batch.close()
-            futures.append(await self._producer.send_batch(batch, topic, partition=partition))
-        return futures
+            chunk.append((key, value))
+        if chunk:
+            submitted.append(await self._send(batch, topic, partition, chunk))
+        return submitted
+
+    async def _send(self, batch: Any, topic: str, partition: int, chunk: list[Record]) -> Submitted:
+        batch.close()
+        future = await self._producer.send_batch(batch, topic, partition=partition)
+        return Submitted(future, topic, partition, tuple(chunk))
 
 
-__all__ = ["BatchPublisher", "Record"]
+__all__ = ["BatchPublisher", "Record", "Submitted"]

@@ -51,6 +51,19 @@ def preflight(settings: Settings, loaded: LoadedModel) -> None:
             )
 
 
+def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """The worker's event loop: ``uvloop`` or the standard ``asyncio`` one.
+
+    With uvloop its policy is installed too, so the loops Faust creates for its own threads
+    (the Kafka consumer's) are uvloop loops as well.
+    """
+    if kind == "uvloop":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return asyncio.new_event_loop()
+
+
 def run_worker(settings: Settings, *, bundle: Path | None = None) -> int:
     """Run the worker until it is stopped; the process exit status.
 
@@ -65,7 +78,7 @@ def run_worker(settings: Settings, *, bundle: Path | None = None) -> int:
 
     loaded = startup_model(settings.stream, bundle)
     preflight(settings, loaded)
-    loop = asyncio.new_event_loop()
+    loop = new_event_loop(settings.stream.event_loop)
     asyncio.set_event_loop(loop)
     app = create_app(settings, model=loaded, loop=loop)
     worker = faust.Worker(
@@ -94,4 +107,4 @@ def run_worker(settings: Settings, *, bundle: Path | None = None) -> int:
     return 0
 
 
-__all__ = ["preflight", "run_worker"]
+__all__ = ["new_event_loop", "preflight", "run_worker"]

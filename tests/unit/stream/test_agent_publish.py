@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
+from aiokafka.errors import LeaderNotAvailableError
 from aiokafka.partitioner import DefaultPartitioner
 from support.signing import suite_public_key
 
@@ -139,12 +140,13 @@ class FakeApp:
         self.consumer = recorder
 
 
-def _runtime(bundles: dict[str, Path], tmp_path: Path) -> WorkerRuntime:
+def _runtime(bundles: dict[str, Path], tmp_path: Path, retry_s: float = 300.0) -> WorkerRuntime:
     settings: Settings = load_settings(
         overrides={
             "topics": {"flows": "flows", "alerts": "alerts", "dead_letters": "dlq"},
             "stream": {"state_dir": str(tmp_path), "score_in_thread": False,
-                       "confidence_threshold": 0.0, "trusted_keys": [str(suite_public_key())]},
+                       "confidence_threshold": 0.0, "trusted_keys": [str(suite_public_key())],
+                       "publish_retry_s": retry_s},
         }
     )  # fmt: skip
     return WorkerRuntime.create(settings, load_model(bundles["binary-v1"], settings.stream))
@@ -188,11 +190,22 @@ def test_events_are_acked_only_after_the_broker_acked_the_output(
     assert registry.get_sample_value("iotad_flows_scored_total") == 5
 
 
+@pytest.mark.parametrize(
+    ("error", "retry_s"),
+    [
+        (RuntimeError("broker said no"), 300.0),  # not transient: never sent again
+        (LeaderNotAvailableError(), 0.0),  # transient, but publish_retry_s is spent
+    ],
+    ids=["permanent", "transient-after-publish-retry-s"],
+)
 def test_a_failed_delivery_acks_nothing_and_raises(
-    bundles: dict[str, Path], tmp_path: Path, make_flow: Callable[..., dict[str, Any]]
+    bundles: dict[str, Path],
+    tmp_path: Path,
+    make_flow: Callable[..., dict[str, Any]],
+    error: Exception,
+    retry_s: float,
 ) -> None:
-    runtime = _runtime(bundles, tmp_path)
-    events = [FakeEvent(orjson.dumps(make_flow(np.ones(39))), FakeMessage("flows", 0, 3, None))]
+    runtime, events = _one_flow_batch(bundles, tmp_path, make_flow, retry_s)
 
     async def run() -> Recorder:
         recorder = Recorder()
@@ -203,9 +216,49 @@ def test_a_failed_delivery_acks_nothing_and_raises(
         while not producer.sent:
             await asyncio.sleep(0)
         for *_, future in producer.sent:
-            future.set_exception(RuntimeError("broker said no"))
-        with pytest.raises(RuntimeError, match="broker said no"):
+            future.set_exception(error)
+        with pytest.raises(type(error)):
             await task
+        assert len(producer.sent) == 1
         return recorder
 
     assert asyncio.run(run()).log == []
+
+
+def _one_flow_batch(
+    bundles: dict[str, Path],
+    tmp_path: Path,
+    make_flow: Callable[..., dict[str, Any]],
+    retry_s: float,
+) -> tuple[WorkerRuntime, list[FakeEvent]]:
+    runtime = _runtime(bundles, tmp_path, retry_s)
+    return runtime, [
+        FakeEvent(orjson.dumps(make_flow(np.ones(39))), FakeMessage("flows", 0, 3, None))
+    ]
+
+
+def test_a_batch_the_broker_could_not_take_is_sent_again_then_acked_once(
+    bundles: dict[str, Path], tmp_path: Path, make_flow: Callable[..., dict[str, Any]]
+) -> None:
+    runtime, events = _one_flow_batch(bundles, tmp_path, make_flow, retry_s=300.0)
+
+    async def run() -> tuple[Recorder, FakeProducer]:
+        recorder = Recorder()
+        producer = FakeProducer(topics={"alerts": {0}, "dlq": {0}})
+        task = asyncio.create_task(
+            handle_batch(events, recorder, FakeApp(recorder), runtime, BatchPublisher(producer))
+        )
+        while not producer.sent:
+            await asyncio.sleep(0)
+        producer.sent[0][3].set_exception(LeaderNotAvailableError())  # the topic has no leader
+        while len(producer.sent) < 2:  # sent again, after a short wait
+            await asyncio.sleep(0.05)
+        assert recorder.log == []
+        producer.sent[1][3].set_result(None)
+        await task
+        return recorder, producer
+
+    recorder, producer = asyncio.run(run())
+    assert recorder.log == ["ack 3", "commit"]
+    first, again = producer.sent[0][2].records, producer.sent[1][2].records
+    assert again == first and len(producer.sent) == 2  # the same alert, sent once more
