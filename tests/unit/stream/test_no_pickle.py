@@ -133,11 +133,18 @@ def _forbidden_uses(path: Path) -> list[str]:
     return found
 
 
+def _is_project_file(path: Path) -> bool:
+    """A file of the project's own tree (not of a virtualenv that lives inside the checkout)."""
+    if not path.is_relative_to(REPO):
+        return False
+    return "site-packages" not in path.parts and path.relative_to(REPO).parts[0] != ".venv"
+
+
 def test_no_serving_module_imports_pickle_or_joblib(served: dict[str, object]) -> None:
     imported = {
         Path(f).resolve()
         for f in served["files"]  # type: ignore[attr-defined]
-        if str(Path(f).resolve()).startswith(str(REPO)) and f.endswith(".py")
+        if f.endswith(".py") and _is_project_file(Path(f).resolve())
     }
     assert any(p.parts[-2:] == ("stream", "loader.py") for p in imported)
     tree = set((REPO / "stream").rglob("*.py")) | set((REPO / "schemas").rglob("*.py"))
