@@ -35,6 +35,18 @@ def produce(bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, b
     return count
 
 
+def _reader(bootstrap: str, topic: str) -> KafkaConsumer:
+    """A consumer of ``topic`` from its beginning, in a group of its own, committing nothing."""
+    return KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=unique_name("test-reader"),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    )
+
+
 def consume_all(
     bootstrap: str,
     topic: str,
@@ -48,13 +60,7 @@ def consume_all(
     Returns once ``expected`` messages arrived; without ``expected``, once no new message came
     for ``idle_s``. Never waits longer than ``timeout_s``.
     """
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=unique_name("test-reader"),
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
+    consumer = _reader(bootstrap, topic)
     received: list[tuple[bytes | None, bytes]] = []
     started = last_new = time.monotonic()
     try:
@@ -66,6 +72,25 @@ def consume_all(
             for records in consumer.poll(timeout_ms=500).values():
                 received.extend((r.key, r.value) for r in records)
                 last_new = time.monotonic()
+    finally:
+        consumer.close()
+    return received
+
+
+def read_records(
+    bootstrap: str, topic: str, *, expected: int, timeout_s: float = 120.0
+) -> list[tuple[int, int, bytes | None, bytes | None]]:
+    """``(partition, offset, key, value)`` of the first ``expected`` records of ``topic``.
+
+    Stops as soon as ``expected`` records arrived, or after ``timeout_s`` with what came.
+    """
+    consumer = _reader(bootstrap, topic)
+    received: list[tuple[int, int, bytes | None, bytes | None]] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(received) < expected and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500, max_records=5000).values():
+                received.extend((r.partition, r.offset, r.key, r.value) for r in records)
     finally:
         consumer.close()
     return received
