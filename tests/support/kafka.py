@@ -21,15 +21,24 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}.{uuid.uuid4().hex[:12]}"
 
 
-def produce(bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes]]) -> int:
-    """Send ``(key, value)`` pairs and wait until all are acknowledged; how many were sent."""
+def produce(
+    bootstrap: str,
+    topic: str,
+    messages: Iterable[tuple[bytes | None, bytes | None]],
+    *,
+    flush_timeout_s: float = 30.0,
+) -> int:
+    """Send ``(key, value)`` pairs and wait until all are acknowledged; how many were sent.
+
+    A ``None`` value is a tombstone. ``flush_timeout_s`` bounds the wait for each produce batch.
+    """
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     try:
         count = 0
         for key, value in messages:
             producer.send(topic, key=key, value=value)
             count += 1
-        producer.flush(timeout=30)
+        producer.flush(timeout=flush_timeout_s)
     finally:
         producer.close(timeout=10)
     return count
