@@ -163,13 +163,20 @@ class ReplaySettings(_Section):
     linger_ms: int = Field(default=5, ge=0)
 
 
+#: The models ``iotad offline run`` can train (the values of ``iotad.offline.types.ModelKind``;
+#: a test keeps the two in step).
+ModelName = Literal["rf", "rf-compact", "lr", "ada", "perceptron", "dnn"]
+
+
 class OfflineSettings(_Section):
     """The training pipeline."""
 
     out_dir: Path = Path("var/offline")
     protocol: Literal["holdout", "study"] = "holdout"
     tasks: tuple[Literal[2, 8, 34], ...] = (2, 8, 34)
-    models: tuple[str, ...] = ("rf", "rf-compact", "lr", "ada", "perceptron", "dnn")
+    models: tuple[ModelName, ...] = Field(
+        default=("rf", "rf-compact", "lr", "ada", "perceptron", "dnn"), min_length=1
+    )
     category_map: Literal["study", "cic"] = "study"
     scheduler: str | None = None
     models_dir: Path = Path("models")
@@ -346,6 +353,7 @@ __all__ = [
     "BrokerSettings",
     "DemoSettings",
     "KafkaSettings",
+    "ModelName",
     "OfflineSettings",
     "ReplaySettings",
     "Settings",

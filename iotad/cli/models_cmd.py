@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from iotad.cli.context import cli_context
@@ -132,8 +133,8 @@ def verify(ctx: typer.Context, bundle: BundleArgument) -> ExitCode:
     loaded = load_model(bundle, settings.stream)  # raises ModelLoadError with the reason
     m = loaded.manifest
     cli.console.out.print(
-        f"[green]OK[/] {m.reference}: {len(m.sha256)} files match their sha256, the ONNX graph "
-        f"loads, the canary rows reproduce their recorded outputs; serves "
+        f"[green]OK[/] {escape(m.reference)}: {len(m.sha256)} files match their sha256, the "
+        f"ONNX graph loads, the canary rows reproduce their recorded outputs; serves "
         f"{len(m.classes)} classes from {len(m.input.raw_features)} {m.input.layout.value} "
         "features"
     )
@@ -157,7 +158,10 @@ def _report(console: Console, settings: Any, outcome: Any, wait: float) -> ExitC
         if reply.action is ControlAction.REFUSED:
             console.error(f"worker {reply.worker_id} refused it: {reply.reason}")
         else:
-            console.out.print(f"[green]worker {reply.worker_id} now serves[/] {event.bundle_path}")
+            console.out.print(
+                f"[green]worker {escape(reply.worker_id)} now serves[/] "
+                f"{escape(str(event.bundle_path))}"
+            )
     return ExitCode.MODEL if outcome.refused else ExitCode.OK
 
 
