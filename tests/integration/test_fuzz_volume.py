@@ -78,6 +78,7 @@ def test_100k_fuzzed_messages_are_all_accounted_for_and_the_worker_never_restart
     make_tiny_bundle(bundle, classes=CLASSES, task=Task.CATEGORY)
     settings = isolated_settings(
         partitions=2,
+        log_level="ERROR",  # a warning per dead letter is 70,000 log lines; errors still show
         stream={"web_port": free_port(), "confidence_threshold": 0.0, "batch_size": 1000,
                 "max_message_bytes": 8192, "max_batch_bytes": 256 * 1024,
                 "max_array_length": 1000, "producer_key_cache_size": 64},
