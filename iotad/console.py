@@ -3,6 +3,9 @@
 Results go to ``out`` (stdout); progress, status and errors go to ``err`` (stderr). Rich progress
 bars are shown only when stderr is a terminal; otherwise a silent no-op progress is used, so logs
 and CI output stay clean.
+
+Text given to :meth:`Console.status`, :meth:`Console.warn` and :meth:`Console.error` is shown
+as it is: a path like ``[/old]`` in a message is never read as Rich markup.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from rich.console import Console as RichConsole
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -106,18 +110,18 @@ class Console:
             yield RichProgress(bar)
 
     def status(self, message: str) -> None:
-        """A one-line status message on stderr."""
-        self.err.print(f"[cyan]•[/] {message}")
+        """A one-line status message on stderr (its text is shown as it is, never as markup)."""
+        self.err.print(f"[cyan]•[/] {escape(message)}")
 
     def warn(self, message: str) -> None:
         """A warning on stderr."""
-        self.err.print(f"[yellow]warning:[/] {message}")
+        self.err.print(f"[yellow]warning:[/] {escape(message)}")
 
     def error(self, message: str, hint: str | None = None) -> None:
         """An error, and what the user can do about it, on stderr."""
-        self.err.print(f"[bold red]error:[/] {message}")
+        self.err.print(f"[bold red]error:[/] {escape(message)}")
         if hint:
-            self.err.print(f"[dim]hint:[/] {hint}")
+            self.err.print(f"[dim]hint:[/] {escape(hint)}")
 
 
 __all__ = ["Console", "NullProgress", "ProgressTracker", "RichProgress"]

@@ -140,6 +140,13 @@ class StreamSettings(_Section):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=1, le=65535)
     max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # The shape a message may have: arrays/objects nested at most this deep (a flow needs 3),
+    # and at most this many entries in one array or object (a batch column has `count` ≤ 100,000).
+    max_nesting_depth: int = Field(default=32, ge=3, le=1000)
+    max_array_length: int = Field(default=100_000, ge=1000)
+    # A batch is scored in slices of at most this many message bytes, so the documents parsed
+    # at one time stay bounded whatever batch_size is (at least max_message_bytes).
+    max_batch_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     top_k: int = Field(default=3, ge=1)
     # Dead letters keep at most this many bytes of the refused message (the rest stays at its
     # source offset), so a dead letter always fits in one Kafka message.
@@ -153,6 +160,11 @@ class StreamSettings(_Section):
     # window (0 = off: every attack flow raises an alert).
     alert_throttle_window_s: float = Field(default=0.0, ge=0.0)
     alert_throttle_max: int = Field(default=1, ge=1)
+    # The throttle remembers at most this many (gateway, device, category) windows; beyond that
+    # it forgets the oldest first (that device may then get one more alert, never fewer).
+    alert_throttle_max_keys: int = Field(default=100_000, ge=1)
+    # The output producer remembers the partition of at most this many record keys.
+    producer_key_cache_size: int = Field(default=10_000, ge=1)
     # How often consumer lag per partition is refreshed for /metrics.
     lag_interval_s: float = Field(default=5.0, gt=0)
     # A worker that stops heartbeating for this long leaves the group; its partitions move on.
@@ -179,6 +191,15 @@ class StreamSettings(_Section):
     @classmethod
     def _split_paths(cls, value: Any) -> Any:
         return _path_list(value)
+
+    @model_validator(mode="after")
+    def _batch_holds_a_message(self) -> StreamSettings:
+        if self.max_batch_bytes < self.max_message_bytes:
+            raise ValueError(
+                f"stream.max_batch_bytes ({self.max_batch_bytes}) must be at least "
+                f"stream.max_message_bytes ({self.max_message_bytes})"
+            )
+        return self
 
 
 class IncidentSettings(_Section):
@@ -228,13 +249,20 @@ class CaptureSettings(_Section):
     max_flows: int = Field(default=100_000, ge=1)
 
 
+#: The models ``iotad offline run`` can train (the values of ``iotad.offline.types.ModelKind``;
+#: a test keeps the two in step).
+ModelName = Literal["rf", "rf-compact", "lr", "ada", "perceptron", "dnn"]
+
+
 class OfflineSettings(_Section):
     """The training pipeline."""
 
     out_dir: Path = Path("var/offline")
     protocol: Literal["holdout", "study"] = "holdout"
     tasks: tuple[Literal[2, 8, 34], ...] = (2, 8, 34)
-    models: tuple[str, ...] = ("rf", "rf-compact", "lr", "ada", "perceptron", "dnn")
+    models: tuple[ModelName, ...] = Field(
+        default=("rf", "rf-compact", "lr", "ada", "perceptron", "dnn"), min_length=1
+    )
     category_map: Literal["study", "cic"] = "study"
     scheduler: str | None = None
     models_dir: Path = Path("models")
@@ -434,6 +462,7 @@ __all__ = [
     "DemoSettings",
     "IncidentSettings",
     "KafkaSettings",
+    "ModelName",
     "OfflineSettings",
     "ReplaySettings",
     "SaslMechanism",

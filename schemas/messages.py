@@ -192,6 +192,9 @@ class DeadLetterCode(StrEnum):
     NON_FINITE_VALUE = "non_finite_value"
     MISSING_FEATURES = "missing_features"
     UNEXPECTED_FEATURES = "unexpected_features"
+    NESTING_TOO_DEEP = "nesting_too_deep"
+    ARRAY_TOO_LONG = "array_too_long"
+    INTERNAL_ERROR = "internal_error"
 
 
 class DeadLetter(_Message):

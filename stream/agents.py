@@ -225,7 +225,9 @@ def register_scoring_agent(app: Any, runtime: WorkerRuntime, flows: Any) -> Any:
     async def score_flows(stream: Any) -> None:
         producer = output_producer(runtime)
         await producer.start()
-        publisher = BatchPublisher(producer)
+        publisher = BatchPublisher(
+            producer, max_cached_keys=stream_settings.producer_key_cache_size
+        )
         try:
             async for events in stream.noack_take(
                 stream_settings.batch_size, within=stream_settings.batch_within_s

@@ -47,13 +47,26 @@ class BatchPublisher:
     ----------
     producer
         a started ``aiokafka.AIOKafkaProducer`` (the worker's own, with ``acks="all"``).
+    max_cached_keys
+        the partition of at most this many (topic, key) pairs is remembered
+        (``stream.producer_key_cache_size``). Alert keys are the few categories, but dead
+        letters keep their source message's key, which anyone producing to the flows topic
+        chooses; when the cache is full it starts over, so the hot keys are back at once.
     """
 
-    def __init__(self, producer: Any) -> None:
+    def __init__(self, producer: Any, *, max_cached_keys: int = 10_000) -> None:
+        if max_cached_keys < 1:
+            raise ValueError(f"max_cached_keys must be >= 1, got {max_cached_keys}")
         self._producer = producer
         self._partitions: dict[str, list[int]] = {}
         self._key_partition: dict[tuple[str, bytes], int] = {}
+        self._max_cached_keys = max_cached_keys
         self._round_robin = itertools.count()
+
+    @property
+    def cached_keys(self) -> int:
+        """How many (topic, key) partitions are remembered now."""
+        return len(self._key_partition)
 
     async def _partitions_for(self, topic: str) -> list[int]:
         partitions = self._partitions.get(topic)
@@ -73,6 +86,8 @@ class BatchPublisher:
         cached = self._key_partition.get((topic, key))
         if cached is None:
             cached = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+            if len(self._key_partition) >= self._max_cached_keys:
+                self._key_partition.clear()
             self._key_partition[(topic, key)] = cached
         return cached
 

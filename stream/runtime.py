@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from iotad.settings import Settings
 from iotad.stream.core.alert import AlertThrottle, SeverityPolicy, ThrottleState
+from iotad.stream.core.limits import StructureLimits
 from iotad.stream.core.pipeline import BatchOutcome, ScoringOptions, process_batch
 from iotad.stream.core.types import InboundMessage
 from iotad.stream.loader import LoadedModel
@@ -64,7 +65,11 @@ class WorkerRuntime:
         """A runtime serving ``loaded`` under ``settings``."""
         stream = settings.stream
         throttle = (
-            AlertThrottle(int(stream.alert_throttle_window_s * 1000), stream.alert_throttle_max)
+            AlertThrottle(
+                int(stream.alert_throttle_window_s * 1000),
+                stream.alert_throttle_max,
+                max_keys=stream.alert_throttle_max_keys,
+            )
             if stream.alert_throttle_window_s > 0
             else None
         )
@@ -73,6 +78,8 @@ class WorkerRuntime:
             max_dead_letter_original_bytes=stream.dead_letter_original_bytes,
             severity=SeverityPolicy(),
             throttle=throttle,
+            limits=StructureLimits(stream.max_nesting_depth, stream.max_array_length),
+            max_batch_bytes=stream.max_batch_bytes,
         )
         lag: dict[tuple[str, int], int] = {}
         runtime = cls(

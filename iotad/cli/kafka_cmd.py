@@ -9,6 +9,7 @@ from typing import Annotated
 
 import orjson
 import typer
+from rich.markup import escape
 
 from iotad.cli.context import cli_context
 from iotad.errors import ExitCode
@@ -132,14 +133,16 @@ def status(
         cli.console.out.print(orjson.dumps(record).decode(), markup=False, highlight=False)
     elif current.running and current.state is not None:
         cli.console.out.print(
-            f"[green]running[/] on {current.state.bootstrap_servers} "
-            f"(pid {current.state.pid}, Kafka {current.state.kafka_version}, "
-            f"up {_duration(current.uptime_s or 0.0)}), data in {current.state.data_dir}"
+            f"[green]running[/] on {escape(current.state.bootstrap_servers)} "
+            f"(pid {current.state.pid}, Kafka {escape(current.state.kafka_version)}, "
+            f"up {_duration(current.uptime_s or 0.0)}), "
+            f"data in {escape(str(current.state.data_dir))}"
         )
     elif current.stale and current.state is not None:
         cli.console.out.print(
             f"[red]not running[/]: pid {current.state.pid} recorded in "
-            f"{current.state.data_dir} is gone (see {current.state.log_file})"
+            f"{escape(str(current.state.data_dir))} is gone "
+            f"(see {escape(str(current.state.log_file))})"
         )
     else:
         cli.console.out.print("[yellow]not running[/]")

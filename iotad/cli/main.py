@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> ExitC
     except IotadError as exc:
         context.console.error(exc.message, exc.hint)
         if context.show_traceback:
-            context.console.err.print(traceback.format_exc())
+            context.console.err.print(traceback.format_exc(), markup=False, highlight=False)
         return exc.exit_code
     except typer.Exit as exc:
         return ExitCode(exc.exit_code) if exc.exit_code in set(ExitCode) else ExitCode.ERROR

@@ -155,10 +155,10 @@ def verify(
             "stream.allow_unsigned_bundles is true"
         )
     cli.console.out.print(
-        f"[green]OK[/] {m.reference}: {escape(signature.describe())}; {len(m.sha256)} files "
-        f"match their sha256, the ONNX graph loads, the canary rows reproduce their recorded "
-        f"outputs; serves {len(m.classes)} classes from {len(m.input.raw_features)} "
-        f"{m.input.layout.value} features"
+        f"[green]OK[/] {escape(m.reference)}: {escape(signature.describe())}; "
+        f"{len(m.sha256)} files match their sha256, the ONNX graph loads, the canary rows "
+        f"reproduce their recorded outputs; serves {len(m.classes)} classes from "
+        f"{len(m.input.raw_features)} {m.input.layout.value} features"
     )
     return ExitCode.OK
 
@@ -180,7 +180,10 @@ def _report(console: Console, settings: Any, outcome: Any, wait: float) -> ExitC
         if reply.action is ControlAction.REFUSED:
             console.error(f"worker {reply.worker_id} refused it: {reply.reason}")
         else:
-            console.out.print(f"[green]worker {reply.worker_id} now serves[/] {event.bundle_path}")
+            console.out.print(
+                f"[green]worker {escape(reply.worker_id)} now serves[/] "
+                f"{escape(str(event.bundle_path))}"
+            )
     return ExitCode.MODEL if outcome.refused else ExitCode.OK
 
 

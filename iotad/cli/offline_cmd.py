@@ -176,9 +176,11 @@ def run(
     summary = run_pipeline(request, cli.console)
     ran = sum(r.status == "ran" for r in summary.stages)
     skipped = sum(r.status != "ran" for r in summary.stages)
-    cli.console.out.print(f"{ran} stage(s) ran, {skipped} reused; artifacts in {summary.out}")
+    cli.console.out.print(
+        f"{ran} stage(s) ran, {skipped} reused; artifacts in {summary.out}", markup=False
+    )
     if summary.results is not None:
-        cli.console.out.print(f"results: {summary.results}")
+        cli.console.out.print(f"results: {summary.results}", markup=False)
     if summary.failures:
         raise ModelLoadError(
             f"{len(summary.failures)} bundle(s) failed export: " + "; ".join(summary.failures),
@@ -207,7 +209,7 @@ def report(
     settings = cli.settings({"offline": {"out_dir": out}})
     root = settings.offline.out_dir
     written = write_report(root, to or root / "results.md", figures=figures)
-    cli.console.out.print(f"wrote {written}")
+    cli.console.out.print(f"wrote {written}", markup=False)
     return ExitCode.OK
 
 
@@ -230,7 +232,8 @@ def synth(
         )
     cli.console.out.print(
         f"wrote {result.rows} synthetic rows in {len(result.files)} files "
-        f"({result.bytes / 1e9:.2f} GB) to {out}"
+        f"({result.bytes / 1e9:.2f} GB) to {out}",
+        markup=False,
     )
     return ExitCode.OK
 

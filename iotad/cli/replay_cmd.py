@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from iotad.cli.context import cli_context
 from iotad.console import Console
@@ -122,7 +123,8 @@ def print_summary(console: Console, summary: ReplaySummary, topic: str) -> None:
     """The replay's final report on stdout."""
     out = console.out
     out.print(
-        f"[bold]sent {summary.sent:,} flows[/] to {topic} in {summary.messages:,} messages, "
+        f"[bold]sent {summary.sent:,} flows[/] to {escape(topic)} in "
+        f"{summary.messages:,} messages, "
         f"{summary.elapsed_s:.1f}s, [bold]{summary.rate:,.0f} flows/s[/] "
         f"({summary.stopped_by}; {summary.files} files, {summary.passes} pass"
         f"{'es' if summary.passes != 1 else ''})"
@@ -137,11 +139,11 @@ def print_summary(console: Console, summary: ReplaySummary, topic: str) -> None:
             markup=False,
         )
     for path, why in summary.skipped_files:
-        out.print(f"[yellow]skipped[/] {path}: {why}", markup=False)
+        out.print(f"[yellow]skipped[/] {escape(str(path))}: {escape(why)}")
     if summary.delivery_failures:
         out.print(
             f"[red]{summary.delivery_failures:,} flows were not acknowledged by Kafka[/] "
-            f"(first error: {summary.first_delivery_error})"
+            f"(first error: {escape(str(summary.first_delivery_error))})"
         )
 
 

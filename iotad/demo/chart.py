@@ -1,9 +1,20 @@
-"""The demo's PNG: alerts per second by category over the feed, with the hot swap marked."""
+"""The demo's PNG: alerts per second by category over the feed, with the hot swap marked.
+
+matplotlib comes with the offline extra; a ``.[stream]``-only install runs the demo without the
+chart (:class:`ChartUnavailable` says so, and the summary names the reason).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from iotad.errors import IotadError
+
+
+class ChartUnavailable(IotadError):
+    """The chart cannot be drawn on this install (matplotlib is missing)."""
+
 
 #: One colour per alert category, the same in every run.
 CATEGORY_COLOURS: dict[str, str] = {
@@ -30,8 +41,20 @@ def plot_alerts(
     """Write a stacked-area chart of ``series`` (alerts per second per category) to ``path``.
 
     ``windows`` shade the scenario's attack segments ``(name, start s, end s)``.
+
+    Raises
+    ------
+    ChartUnavailable
+        when matplotlib is not installed (a ``.[stream]``-only install).
     """
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise ChartUnavailable(
+            "no chart: matplotlib is not installed (it comes with the offline extra)",
+            hint="pip install 'iotad[offline]' to draw alerts.png; the demo itself needs only "
+            "'iotad[stream]'",
+        ) from exc
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -75,4 +98,4 @@ def plot_alerts(
     return path
 
 
-__all__ = ["CATEGORY_COLOURS", "plot_alerts"]
+__all__ = ["ChartUnavailable", "CATEGORY_COLOURS", "plot_alerts"]

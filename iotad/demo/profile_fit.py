@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -143,13 +144,32 @@ def normal_scores(values: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.asarray(inv_cdf(mid[inverse] / (len(values) + 1)), dtype=np.float64)
 
 
+def canonical_signs(vectors: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``vectors`` with each column signed so that its largest entry is positive.
+
+    An eigenvector's sign is arbitrary and differs between BLAS builds. Magnitudes are compared
+    after rounding to 8 decimals, and of equal ones the first wins, so two entries of equal size
+    and opposite sign (mirrored features) pick the same sign on every machine.
+
+    Examples
+    --------
+    >>> canonical_signs(np.array([[0.5], [-0.5], [0.1]])).ravel().tolist()
+    [0.5, -0.5, 0.1]
+    >>> canonical_signs(np.array([[-0.5], [0.5], [0.1]])).ravel().tolist()
+    [0.5, -0.5, -0.1]
+    """
+    pivot = np.round(np.abs(vectors), 8).argmax(axis=0)  # argmax: the first of equal maxima
+    signs = np.sign(vectors[pivot, np.arange(vectors.shape[1])])
+    signs[signs == 0] = 1.0
+    return np.asarray(vectors * signs)
+
+
 def _top_factors(matrix: NDArray[np.float64], rank: int) -> NDArray[np.float64]:
-    """Loadings of the ``rank`` leading eigenvectors (each signed so its largest entry is > 0)."""
+    """Loadings of the ``rank`` leading eigenvectors (signs: :func:`canonical_signs`)."""
     eigenvalues, eigenvectors = np.linalg.eigh(matrix)
     top = np.argsort(eigenvalues)[::-1][:rank]
-    vectors = eigenvectors[:, top]
-    signs = np.sign(vectors[np.abs(vectors).argmax(axis=0), np.arange(vectors.shape[1])])
-    return np.asarray(vectors * signs * np.sqrt(np.maximum(eigenvalues[top], 0.0)))
+    vectors = canonical_signs(eigenvectors[:, top])
+    return np.asarray(vectors * np.sqrt(np.maximum(eigenvalues[top], 0.0)))
 
 
 def factor_model(
@@ -192,6 +212,18 @@ def fit_copula(free: NDArray[np.float64], cfg: FitConfig) -> Copula | None:
     )
 
 
+def _cluster_order(free: NDArray[np.float64], assignment: NDArray[np.intp]) -> list[int]:
+    """Cluster ids, largest cluster first; equal sizes by their mean row (lexicographic).
+
+    k-means numbers its clusters by the order of its seeding, which says nothing; this order
+    depends only on the clusters themselves.
+    """
+    ids = range(int(assignment.max()) + 1)
+    sizes = np.bincount(assignment)
+    means = {j: tuple(np.round(free[assignment == j].mean(axis=0), 8).tolist()) for j in ids}
+    return sorted(ids, key=lambda j: (-int(sizes[j]), means[j]))
+
+
 def fit_label(rows: NDArray[np.float64], cfg: FitConfig) -> LabelProfile:
     """The clusters of one label's rows (39-column order)."""
     free = rows[:, _FREE_INDEX]
@@ -200,7 +232,7 @@ def fit_label(rows: NDArray[np.float64], cfg: FitConfig) -> LabelProfile:
     spread[spread == 0] = 1.0
     assignment = clusters_of((logged - logged.mean(axis=0)) / spread, cfg)
     clusters = []
-    for j in range(int(assignment.max()) + 1):
+    for j in _cluster_order(free, assignment):
         members = free[assignment == j]
         clusters.append(
             Cluster(
@@ -244,18 +276,37 @@ def derive_table(
     )
 
 
+def implied_correlation(copula: dict[str, Any]) -> NDArray[np.float64]:
+    """The correlation a copula's factor model stands for: L·Lᵀ + diag ψ.
+
+    Unlike the loadings themselves it does not depend on the eigenvectors' signs or on how a
+    linear-algebra library picks a basis of equal eigenvalues.
+    """
+    loadings = np.asarray(copula["loadings"], dtype=np.float64)
+    return np.asarray(loadings @ loadings.T + np.diag(copula["uniqueness"]))
+
+
 def table_differences(
-    shipped: ProfileTable, derived: ProfileTable, *, rtol: float = 2e-3
+    shipped: ProfileTable, derived: ProfileTable, *, rtol: float = 2e-3, corr_atol: float = 2e-3
 ) -> list[str]:
     """Where two tables differ: structure exactly, numbers within ``rtol`` (empty: they match).
 
-    Numbers are compared with a tolerance because the last kept digit may flip when another
-    CPU's linear algebra rounds differently.
+    Numbers are compared with a tolerance because the last kept digit (``FitConfig.digits``
+    significant digits) may flip when another CPU's linear algebra rounds differently. A
+    copula is compared by its features and the correlation it implies (within ``corr_atol``,
+    about what rounding the loadings to four digits can move), not loading by loading.
     """
     problems: list[str] = []
 
     def walk(a: object, b: object, where: str) -> None:
         if len(problems) >= 20:
+            return
+        if isinstance(a, dict) and isinstance(b, dict) and "loadings" in a and "loadings" in b:
+            walk(a["features"], b["features"], f"{where}.features")
+            if a["features"] == b["features"]:
+                gap = np.abs(implied_correlation(a) - implied_correlation(b)).max(initial=0.0)
+                if gap > corr_atol:
+                    problems.append(f"{where}: implied correlations differ by up to {gap:.4f}")
             return
         if isinstance(a, dict) and isinstance(b, dict):
             if a.keys() != b.keys():
@@ -281,12 +332,14 @@ def table_differences(
 
 __all__ = [
     "FitConfig",
+    "canonical_signs",
     "clusters_of",
     "derive_table",
     "factor_model",
     "fit_copula",
     "fit_label",
     "fit_marginal",
+    "implied_correlation",
     "kmeans",
     "normal_scores",
     "real_rows",

@@ -7,7 +7,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from iotad.demo.chart import plot_alerts
+from iotad.demo.chart import ChartUnavailable, plot_alerts
 from iotad.demo.fidelity import tally
 from iotad.demo.scenario import GATEWAY_ID, Scenario
 from iotad.demo.summary import (
@@ -133,11 +133,12 @@ def _swap_report(run: DemoRun) -> SwapReport:
     return run.swap.report() if run.swap is not None else SwapReport("not reached")
 
 
-def _chart(run: DemoRun, swap: SwapReport) -> str | None:
+def _chart(run: DemoRun, swap: SwapReport) -> str:
+    """The chart's path, or why there is none."""
     start_ms = run.progress.started_wall_ms
     alerts = run.log.copy()
     if start_ms is None:
-        return None
+        return "(no chart: the feed never started)"
     last = max((a.detected_at_ms for a in alerts), default=start_ms)
     seconds = int(max(run.progress.elapsed_s, (last - start_ms) / 1000)) + 1
     series = alerts_per_second(
@@ -145,14 +146,18 @@ def _chart(run: DemoRun, swap: SwapReport) -> str | None:
     )
     windows = Scenario().windows(run.base.demo.duration_s) if run.request.synthetic else []
     kind = "SYNTHETIC flows" if run.request.synthetic else "replayed flows"
-    path = plot_alerts(
-        run.run_dir / CHART_FILE,
-        series,
-        title=f"iotad demo: alerts per second by category ({kind}; shaded: attack bursts sent)",
-        swap_at_s=swap.at_s,
-        swap_label=f"hot swap → {swap.after or '?'} ({swap.outcome})",
-        windows=windows,
-    )
+    try:
+        path = plot_alerts(
+            run.run_dir / CHART_FILE,
+            series,
+            title=f"iotad demo: alerts per second by category ({kind}; shaded: attack bursts sent)",
+            swap_at_s=swap.at_s,
+            swap_label=f"hot swap → {swap.after or '?'} ({swap.outcome})",
+            windows=windows,
+        )
+    except ChartUnavailable as exc:
+        run.console.warn(f"{exc.message}; {exc.hint}")
+        return f"({exc.message})"
     return str(path)
 
 
@@ -164,7 +169,7 @@ def write_report(run: DemoRun, bundles: DemoBundles | None) -> DemoSummary:
     phases["total"] = time.monotonic() - run.phases.started
     summary = build_summary(run, bundles, phases)
     path = summary.write(run.run_dir / SUMMARY_FILE)
-    files = {"summary": str(path), "chart": chart or "(no chart: the feed never started)"}
+    files = {"summary": str(path), "chart": chart}
     files["logs"] = str(run.run_dir)
     print_summary(run.console, summary, files)
     return summary

@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Group
 from rich.live import Live
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -147,7 +148,7 @@ def print_summary(console: Console, summary: DemoSummary, files: dict[str, str])
     data = summary.to_json()
     flows = summary.accounting
     verdict = "[bold green]OK[/]" if summary.ok else "[bold red]PROBLEMS[/]"
-    out.print(f"\n[bold]iotad demo summary[/] {verdict} — {summary.data}")
+    out.print(f"\n[bold]iotad demo summary[/] {verdict} — {escape(summary.data)}")
     out.print(
         f"flows sent {flows.sent:,} (+{flows.bad_sent} bad messages), scored {flows.scored:,}, "
         f"dead letters {flows.dead_letters}, [bold]lost {flows.lost}[/]"
@@ -169,13 +170,14 @@ def print_summary(console: Console, summary: DemoSummary, files: dict[str, str])
     _print_packets(console, summary.packets)
     swap = summary.swap
     if swap.at_s is None:
-        out.print(f"hot swap: {swap.outcome}")
+        out.print(f"hot swap: {swap.outcome}", markup=False)
     else:
         took = "" if swap.seconds is None else f" in {swap.seconds:.2f}s"
         why = f" ({swap.reason})" if swap.reason else ""
         out.print(
             f"hot swap at {swap.at_s:.1f}s: {swap.outcome}{took}{why}: "
-            f"{swap.before} → {swap.after or swap.before}"
+            f"{swap.before} → {swap.after or swap.before}",
+            markup=False,
         )
     latency = summary.latency_ms
     out.print(f"event→alert latency p50 {latency.get('p50')} ms, p99 {latency.get('p99')} ms")
@@ -193,7 +195,7 @@ def print_summary(console: Console, summary: DemoSummary, files: dict[str, str])
     for problem in summary.problems:
         console.error(problem)
     for name, path in files.items():
-        out.print(f"{name}: {path}")
+        out.print(f"{name}: {path}", markup=False)
 
 
 def _print_packets(console: Console, packets: Mapping[str, object]) -> None:

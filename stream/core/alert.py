@@ -13,7 +13,7 @@ one level.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -71,9 +71,16 @@ class SeverityPolicy:
 @dataclass
 class ThrottleState:
     """What the throttle remembers between batches: per (gateway, device, category), the start
-    of the current window and how many alerts it let through. Owned by the caller."""
+    of the current window and how many alerts it let through. Owned by the caller.
 
-    windows: dict[tuple[str, str, Category], tuple[int, int]] = field(default_factory=dict)
+    ``windows`` is ordered by window start, oldest first; ``forgotten`` counts windows dropped
+    before they expired because the table was full.
+    """
+
+    windows: OrderedDict[tuple[str, str, Category], tuple[int, int]] = field(
+        default_factory=OrderedDict
+    )
+    forgotten: int = 0
 
 
 @dataclass(frozen=True)
@@ -81,28 +88,55 @@ class AlertThrottle:
     """Let at most ``max_per_window`` alerts per device and category through per window.
 
     Flows beyond that are still scored and counted (``suppressed``); they just raise no alert.
+    The state holds at most ``max_keys`` windows whatever keys arrive: when it is full, expired
+    windows go first, then the oldest live ones (that key may then get one alert more than
+    ``max_per_window`` in its window, never fewer).
     """
 
     window_ms: int
     max_per_window: int = 1
     max_keys: int = 100_000
 
+    def __post_init__(self) -> None:
+        if self.window_ms < 1 or self.max_per_window < 1 or self.max_keys < 1:
+            raise ValueError(f"throttle window, limit and key table size must be >= 1: {self}")
+
     def admit(self, state: ThrottleState, key: tuple[str, str, Category], now_ms: int) -> bool:
-        """Whether an alert for ``key`` at ``now_ms`` may be sent; updates ``state``."""
-        start, sent = state.windows.get(key, (now_ms, 0))
-        if now_ms - start >= self.window_ms:
-            start, sent = now_ms, 0
-        if sent >= self.max_per_window:
-            return False
-        if len(state.windows) >= self.max_keys and key not in state.windows:
-            self._forget_expired(state, now_ms)
-        state.windows[key] = (start, sent + 1)
+        """Whether an alert for ``key`` at ``now_ms`` may be sent; updates ``state``.
+
+        Examples
+        --------
+        >>> throttle, state = AlertThrottle(1000, max_keys=2), ThrottleState()
+        >>> [throttle.admit(state, ("g", d, Category.DDOS), 0) for d in "aab"]
+        [True, False, True]
+        >>> throttle.admit(state, ("g", "c", Category.DDOS), 1), len(state.windows)
+        (True, 2)
+        """
+        windows = state.windows
+        current = windows.get(key)
+        if current is not None and now_ms - current[0] < self.window_ms:
+            start, sent = current
+            if sent >= self.max_per_window:
+                return False
+            windows[key] = (start, sent + 1)
+            return True
+        if current is None and len(windows) >= self.max_keys:
+            self._make_room(state, now_ms)
+        # A new window: move the key to the end, so the table stays ordered by window start.
+        windows.pop(key, None)
+        windows[key] = (now_ms, 1)
         return True
 
-    def _forget_expired(self, state: ThrottleState, now_ms: int) -> None:
-        expired = [k for k, (start, _) in state.windows.items() if now_ms - start >= self.window_ms]
-        for k in expired:
-            del state.windows[k]
+    def _make_room(self, state: ThrottleState, now_ms: int) -> None:
+        """Drop expired windows (oldest first), then live ones until a new key fits."""
+        windows = state.windows
+        while windows:
+            start = next(iter(windows.values()))[0]
+            expired = now_ms - start >= self.window_ms
+            if not expired and len(windows) < self.max_keys:
+                return
+            state.forgotten += 0 if expired else 1
+            windows.popitem(last=False)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Bytes → :class:`Envelope` (a JSON object of a known schema) or :class:`Rejected`.
 
 Decoding checks only what can be checked before the schema: the size limit, that the bytes are
-JSON, that the top level is an object, and which schema it names. A message without a ``schema``
+JSON, the shape limits of :mod:`~iotad.stream.core.limits` (nesting depth, entries per array or
+object), that the top level is an object, and which schema it names. A message without a ``schema``
 key is a single flow (``iotad.flow.v1``). JSON text with ``NaN`` or ``Infinity`` (which strict
 JSON forbids but many encoders emit) still decodes, so validation can name the bad value.
 """
@@ -13,6 +14,7 @@ import json
 import orjson
 
 from iotad.schemas.messages import DeadLetterCode
+from iotad.stream.core.limits import StructureLimits, largest_container, nesting_depth, too_deep
 from iotad.stream.core.types import Envelope, EnvelopeKind, Rejected
 
 #: Schema ids the worker scores, and the envelope kind of each.
@@ -28,16 +30,43 @@ def _preview(raw: bytes) -> str:
     return repr(text) + ("…" if len(raw) > _PREVIEW else "")
 
 
-def _loads(raw: bytes) -> object:
-    """Parse JSON; fall back to the permissive parser for NaN/Infinity/overflowing numbers."""
+_DEFAULT_LIMITS = StructureLimits()
+
+
+def _too_deep(raw: bytes, depth: int, limits: StructureLimits) -> Rejected:
+    return Rejected(
+        DeadLetterCode.NESTING_TOO_DEEP,
+        f"arrays/objects nest {depth} deep, the limit (stream.max_nesting_depth) is "
+        f"{limits.max_depth}; starts {_preview(raw)}",
+        raw,
+    )
+
+
+def _parse(raw: bytes, limits: StructureLimits) -> object | Rejected:
+    """Parse JSON within the depth limit; the permissive parser reads NaN/Infinity/overflows.
+
+    orjson refuses more than 1024 levels itself; the ``json`` fallback recurses, so the depth
+    is checked before it runs. Raises ``ValueError`` when the text is not UTF-8 JSON.
+    """
     try:
-        return orjson.loads(raw)
+        document = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        # Raises json.JSONDecodeError / UnicodeDecodeError (both ValueError) when not JSON.
-        return json.loads(raw.decode("utf-8"))
+        depth = too_deep(raw, limits)
+        if depth is not None:
+            return _too_deep(raw, depth, limits)
+        try:
+            # Raises json.JSONDecodeError / UnicodeDecodeError (both ValueError) when not JSON.
+            parsed: object = json.loads(raw.decode("utf-8"))
+        except RecursionError:  # a thread with a small stack: still a depth problem
+            return _too_deep(raw, nesting_depth(raw), limits)
+        return parsed
+    depth = too_deep(raw, limits)
+    return document if depth is None else _too_deep(raw, depth, limits)
 
 
-def decode(raw: bytes | None, *, max_bytes: int) -> Envelope | Rejected:
+def decode(
+    raw: bytes | None, *, max_bytes: int, limits: StructureLimits = _DEFAULT_LIMITS
+) -> Envelope | Rejected:
     """Decode one Kafka message value.
 
     Parameters
@@ -46,6 +75,9 @@ def decode(raw: bytes | None, *, max_bytes: int) -> Envelope | Rejected:
         the message value (``None`` for a tombstone).
     max_bytes
         messages longer than this are refused unread (``oversized``).
+    limits
+        the deepest nesting (``nesting_too_deep``) and the most entries of one array or object
+        (``array_too_long``) a message may have.
 
     Examples
     --------
@@ -53,6 +85,8 @@ def decode(raw: bytes | None, *, max_bytes: int) -> Envelope | Rejected:
     'flow'
     >>> decode(b"\\x00garbage", max_bytes=1024).code.value
     'undecodable'
+    >>> decode(b"[" * 1100 + b"]" * 1100, max_bytes=4096).code.value
+    'nesting_too_deep'
     """
     if raw is None:
         return Rejected(DeadLetterCode.UNDECODABLE, "message has no value (tombstone)", b"")
@@ -63,10 +97,20 @@ def decode(raw: bytes | None, *, max_bytes: int) -> Envelope | Rejected:
             raw,
         )
     try:
-        document = _loads(raw)
+        document = _parse(raw, limits)
     except ValueError as exc:
         return Rejected(
             DeadLetterCode.UNDECODABLE, f"not UTF-8 JSON ({exc}); starts {_preview(raw)}", raw
+        )
+    if isinstance(document, Rejected):
+        return document
+    entries = largest_container(document, raw, limits)
+    if entries is not None:
+        return Rejected(
+            DeadLetterCode.ARRAY_TOO_LONG,
+            f"an array or object has {entries} entries, the limit (stream.max_array_length) is "
+            f"{limits.max_entries}",
+            raw,
         )
     if not isinstance(document, dict):
         return Rejected(

@@ -3,13 +3,22 @@
 decode → validate → vectorise → score → decide → build alerts, for a batch at a time so that
 the model runs once per batch. Synchronous and free of I/O: the Faust agent calls it (in a worker
 thread) and publishes what it returns.
+
+No input can fail a batch. Expected bad input comes back from decode/validate as a
+:class:`Rejected`; anything a message still makes them raise (a parser or validator bug, a
+``RecursionError``, a ``MemoryError`` on one huge message) becomes an ``internal_error`` dead
+letter for that message alone, logged with its offset. Only the model (``Scorer.scores``) may
+raise for a whole batch: that is infrastructure, not input. A batch whose messages hold more than
+``max_batch_bytes`` is scored in slices of at most that many bytes, so the documents parsed at one
+time stay bounded whatever ``stream.batch_size`` is.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +37,7 @@ from iotad.stream.core.alert import (
 from iotad.stream.core.dead_letter import dead_letter
 from iotad.stream.core.decide import decide
 from iotad.stream.core.decode import decode
+from iotad.stream.core.limits import StructureLimits
 from iotad.stream.core.model import ServingModel
 from iotad.stream.core.types import (
     AlertRecord,
@@ -40,6 +50,8 @@ from iotad.stream.core.types import (
 from iotad.stream.core.validate import validate
 from iotad.stream.core.vectorise import RowOrigin, vectorise
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class ScoringOptions:
@@ -49,6 +61,9 @@ class ScoringOptions:
     max_dead_letter_original_bytes: int
     severity: SeverityPolicy = field(default_factory=SeverityPolicy)
     throttle: AlertThrottle | None = None
+    limits: StructureLimits = field(default_factory=StructureLimits)
+    #: Messages of one batch are scored in slices of at most this many bytes (None: one slice).
+    max_batch_bytes: int | None = None
 
 
 @dataclass
@@ -70,6 +85,96 @@ class BatchOutcome:
     def flows(self) -> int:
         """Flows seen: scored ones plus refused ones (a refused message counts once)."""
         return self.scored + len(self.dead_letters)
+
+    def add(self, other: BatchOutcome) -> None:
+        """Fold the outcome of the batch's next slice into this one."""
+        self.alerts.extend(other.alerts)
+        self.dead_letters.extend(other.dead_letters)
+        self.messages += other.messages
+        self.scored += other.scored
+        self.benign += other.benign
+        self.uncertain += other.uncertain
+        self.suppressed.update(other.suppressed)
+        self.score_seconds += other.score_seconds
+        self.core_seconds += other.core_seconds
+
+
+def _internal_error(stage: str, exc: BaseException, raw: bytes, source: InboundMessage) -> Rejected:
+    """A message that made the core raise: logged with its offset, dead-lettered alone."""
+    logger.error(
+        "%s raised %s on %s[%d]@%d; dead-lettering that message",
+        stage,
+        type(exc).__name__,
+        source.topic,
+        source.partition,
+        source.offset,
+        exc_info=exc,
+        extra={"topic": source.topic, "partition": source.partition, "offset": source.offset},
+    )
+    text = str(exc)[:200]
+    return Rejected(
+        DeadLetterCode.INTERNAL_ERROR,
+        f"{stage} failed on this message with {type(exc).__name__}: {text} (a defect of the "
+        "worker, not necessarily of the message; the worker log has the trace)",
+        raw,
+    )
+
+
+def _admit(
+    message: InboundMessage, model: ServingModel, options: ScoringOptions
+) -> tuple[FlowBlock | None, Sequence[Rejected]]:
+    """Decode and validate one message; whatever it raises refuses that message only."""
+    stage = "decode"
+    try:
+        decoded = decode(message.value, max_bytes=options.max_message_bytes, limits=options.limits)
+        if isinstance(decoded, Rejected):
+            return None, (decoded,)
+        stage = "validate"
+        validated = validate(decoded, model.spec)
+    except Exception as exc:  # noqa: BLE001 - becomes a dead letter with the reason, and is logged
+        return None, (_internal_error(stage, exc, message.value or b"", message),)
+    return validated.block, validated.rejected
+
+
+def _vectorise_each(
+    blocks: list[FlowBlock], sources: list[InboundMessage], width: int
+) -> tuple[NDArray[np.float32], list[tuple[Rejected, InboundMessage]]]:
+    """Vectorise block by block after a failure, refusing (and dropping) the blocks that fail.
+
+    ``blocks`` and ``sources`` are reduced in place to the blocks that vectorised.
+    """
+    parts: list[NDArray[np.float32]] = []
+    refused: list[tuple[Rejected, InboundMessage]] = []
+    kept: list[tuple[FlowBlock, InboundMessage]] = []
+    for block, source in zip(blocks, sources, strict=True):
+        try:
+            parts.append(vectorise([block], width))
+        except Exception as exc:  # noqa: BLE001 - becomes a dead letter with the reason, and is logged
+            refused.append((_internal_error("vectorise", exc, source.value or b"", source), source))
+            continue
+        kept.append((block, source))
+    blocks[:] = [b for b, _ in kept]
+    sources[:] = [s for _, s in kept]
+    matrix = np.concatenate(parts) if parts else np.empty((0, width), dtype=np.float32)
+    return matrix, refused
+
+
+def _slices(
+    messages: Sequence[InboundMessage], budget: int | None
+) -> Iterator[Sequence[InboundMessage]]:
+    """Consecutive slices of ``messages`` of at most ``budget`` bytes (one message at least)."""
+    if budget is None:
+        yield messages
+        return
+    start, used = 0, 0
+    for i, message in enumerate(messages):
+        size = len(message.value or b"")
+        if i > start and used + size > budget:
+            yield messages[start:i]
+            start, used = i, 0
+        used += size
+    if start < len(messages) or not messages:
+        yield messages[start:]
 
 
 def _block_row(block: FlowBlock, position: int, spec: FeatureSpec, source: InboundMessage) -> bytes:
@@ -133,23 +238,39 @@ def process_batch(
     """Score a batch of flow messages with ``model``.
 
     Every message ends up in exactly one place per flow: an alert, the benign or uncertain
-    count, a throttled count, or a dead letter. Nothing raises for bad input.
+    count, a throttled count, or a dead letter. Nothing raises for bad input, whatever it is;
+    only the model itself may raise.
     """
+    first, *rest = _slices(messages, options.max_batch_bytes)
+    outcome = _process_slice(first, model, options, now_ms, throttle_state)
+    for part in rest:
+        outcome.add(_process_slice(part, model, options, now_ms, throttle_state))
+    return outcome
+
+
+def _process_slice(
+    messages: Sequence[InboundMessage],
+    model: ServingModel,
+    options: ScoringOptions,
+    now_ms: int,
+    throttle_state: ThrottleState | None,
+) -> BatchOutcome:
     began = time.perf_counter()
     refused: list[tuple[Rejected, InboundMessage]] = []
     blocks: list[FlowBlock] = []
     sources: list[InboundMessage] = []
     for message in messages:
-        decoded = decode(message.value, max_bytes=options.max_message_bytes)
-        if isinstance(decoded, Rejected):
-            refused.append((decoded, message))
-            continue
-        validated = validate(decoded, model.spec)
-        refused.extend((r, message) for r in validated.rejected)
-        if validated.block is not None:
-            blocks.append(validated.block)
+        block, rejected = _admit(message, model, options)
+        refused.extend((r, message) for r in rejected)
+        if block is not None:
+            blocks.append(block)
             sources.append(message)
-    matrix = vectorise(blocks, len(model.spec.names))
+    width = len(model.spec.names)
+    try:
+        matrix = vectorise(blocks, width)
+    except Exception:  # noqa: BLE001 - retried block by block; each failing block is logged
+        matrix, failed = _vectorise_each(blocks, sources, width)
+        refused.extend(failed)
     origin = RowOrigin.of(blocks)
     matrix, origin, overflowed = _refuse_out_of_range(matrix, origin, blocks, sources, model.spec)
     refused.extend(overflowed)

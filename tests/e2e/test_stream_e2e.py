@@ -63,6 +63,9 @@ def _bad_messages(x: np.ndarray) -> list[tuple[str, bytes]]:
         ("non_finite_value", nan_text.encode()),
         ("unsupported_schema", orjson.dumps({**base, "schema": "iotad.flow.v0"})),
         ("oversized", b'{"pad": "' + b"x" * MAX_MESSAGE_BYTES + b'"}'),
+        # poison: made the json fallback raise RecursionError, which crash-looped the worker
+        ("nesting_too_deep", b"[" * 1100 + b"]" * 1100),
+        ("nesting_too_deep", b'{"features": {"Rate": NaN, "IAT": ' + b"[" * 5000 + b"}"),
     ]
 
 

@@ -86,7 +86,7 @@ def test_sigkill_and_sigterm_mid_stream_lose_nothing(
     third = WorkerProcess(_on_new_port(settings), tmp_path / "third.log", bundle=bundle_dir)
     try:
         third.wait_ready()
-        time.sleep(1.0)
+        third.wait_metric("iotad_flows_scored_total", 100)  # the third worker scores too
         feeder.halt.set()
         feeder.join(30)
         raw = consume_all(

@@ -11,7 +11,7 @@ import pytest
 from support.sinks import MemorySink
 
 from iotad.demo.bad_input import BAD_MESSAGE_TIMES, bad_messages
-from iotad.demo.feed import FeedPlan, FeedProgress, LabelCountingSink, SyntheticFeed
+from iotad.demo.feed import TICK_S, FeedPlan, FeedProgress, LabelCountingSink, SyntheticFeed
 from iotad.demo.profiles import FlowProfiles
 from iotad.demo.scenario import GATEWAY_ID, Scenario
 from iotad.schemas.features import FEATURES_39
@@ -64,15 +64,28 @@ def test_the_synthetic_feed_scores_cleanly_and_counts_what_it_sent(
     assert len(outcome.dead_letters) == len(BAD_MESSAGE_TIMES)
 
 
+class _StopAfter(MemorySink):
+    """Sets ``stop`` once it holds ``flows`` flows (an event, not a timer)."""
+
+    def __init__(self, flows: int, stop: threading.Event) -> None:
+        super().__init__()
+        self.flows, self.stop = flows, stop
+
+    async def send(self, key: bytes, value: bytes, flows: int) -> None:
+        await super().send(key, value, flows)
+        if self.delivered_flows >= self.flows:
+            self.stop.set()
+
+
 def test_single_messages_and_the_stop_signal(profiles: FlowProfiles) -> None:
     plan = FeedPlan(duration_s=5.0, rate=100, batch=0, seed=1)
     feed = SyntheticFeed(profiles, Scenario(), plan)
-    sink, progress = MemorySink(), FeedProgress()
     stop = threading.Event()
-    threading.Timer(0.35, stop.set).start()
+    sink, progress = _StopAfter(25, stop), FeedProgress()
     asyncio.run(feed.run(sink, progress, stop))
     assert progress.stopped_by == "stop requested"
-    assert 10 <= progress.queued_flows <= 60
+    # the feed notices the stop at its next tick: the flows of the tick that crossed 25
+    assert 25 <= progress.queued_flows <= 25 + plan.rate * TICK_S
     flows = [Flow.model_validate_json(v) for _, v, n in sink.messages if n]
     assert len(flows) == progress.queued_flows
     assert len({f.flow_id for f in flows}) == len(flows)

@@ -11,6 +11,7 @@ import pytest
 
 from iotad.demo.profile_fit import (
     FitConfig,
+    canonical_signs,
     clusters_of,
     derive_table,
     fit_copula,
@@ -80,6 +81,40 @@ def test_table_differences_names_what_changed() -> None:
     assert table_differences(table, table) == []
     other = derive_table(x * 1.1, y, {"rows": 60}, FitConfig(max_clusters=2))
     assert any("marginals" in p for p in table_differences(table, other))
+
+
+def test_canonical_signs_do_not_depend_on_the_sign_a_library_returns() -> None:
+    rng = np.random.default_rng(8)
+    vectors = rng.uniform(-0.5, 0.5, size=(6, 3))
+    vectors[2, 1], vectors[4, 1] = 0.9, -0.9  # mirrored features: equal largest magnitudes
+    flips = np.array([-1.0, -1.0, 1.0])
+    canonical = canonical_signs(vectors)
+    assert np.array_equal(canonical_signs(vectors * flips), canonical)
+    assert canonical[2, 1] == 0.9  # of the equal largest entries, the first is made positive
+    assert (canonical[np.abs(canonical).argmax(axis=0), [0, 1, 2]] > 0).all()
+
+
+def test_copulas_compare_by_the_correlation_they_imply_not_their_loadings() -> None:
+    rng = np.random.default_rng(9)
+    x = np.abs(rng.normal(50, 10, size=(80, len(FEATURES_39))))
+    y = np.array(["XSS"] * 80)
+    table = derive_table(x, y, {"rows": 80}, FitConfig(max_clusters=1))
+    cluster = table.labels["XSS"].clusters[0]
+    assert cluster.copula is not None
+    loadings = np.asarray(cluster.copula.loadings)
+    rotation = np.linalg.qr(rng.normal(size=(loadings.shape[1],) * 2))[0]
+
+    def with_loadings(matrix: np.ndarray) -> object:
+        copula = cluster.copula.model_copy(update={"loadings": matrix.tolist()})  # type: ignore[union-attr]
+        clusters = [cluster.model_copy(update={"copula": copula})]
+        label = table.labels["XSS"].model_copy(update={"clusters": clusters})
+        return table.model_copy(update={"labels": {"XSS": label}})
+
+    # a sign flip or rotation of the factors is the same copula; a changed correlation is not
+    assert table_differences(table, with_loadings(-loadings)) == []  # type: ignore[arg-type]
+    assert table_differences(table, with_loadings(loadings @ rotation)) == []  # type: ignore[arg-type]
+    changed = table_differences(table, with_loadings(loadings * 1.05))  # type: ignore[arg-type]
+    assert changed and "implied correlations differ" in changed[0]
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 """The runner's data half: stages run once, resume, honour --from/--to/--force, write manifests."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,13 @@ def finished(data_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture
+def own_run(finished: Path, tmp_path: Path) -> Path:
+    """A copy of the finished run for a test that re-runs stages (the module's run stays as
+    it is, whatever order the tests run in)."""
+    return Path(shutil.copytree(finished, tmp_path / "run"))
+
+
 def test_every_stage_writes_a_manifest(finished: Path) -> None:
     expected = [
         "ingest", "clean", "holdout/split", "holdout/variance", "holdout/scale",
@@ -74,21 +82,20 @@ def test_a_second_run_skips_everything(data_tree: Path, finished: Path) -> None:
 
 
 def test_a_changed_config_reruns_that_stage_and_what_follows(
-    data_tree: Path, finished: Path
+    data_tree: Path, own_run: Path
 ) -> None:
     changed = DataConfig(balance=BalanceConfig(targets={2: 300, 8: 150, 34: 100}, max_oversample=5))
-    summary = run_pipeline(_request(data_tree, finished, data_cfg=changed), _console())
+    summary = run_pipeline(_request(data_tree, own_run, data_cfg=changed), _console())
     ran = {(r.stage.value, r.key) for r in summary.stages if r.status == "ran"}
     assert ran == {
         ("balance", "holdout/task2"), ("reduce", "holdout/task2"),
         ("balance", "holdout/task8"), ("reduce", "holdout/task8"),
     }  # fmt: skip
-    run_pipeline(_request(data_tree, finished), _console())  # back to the module's config
 
 
-def test_from_to_force_reruns_a_slice(data_tree: Path, finished: Path) -> None:
+def test_from_to_force_reruns_a_slice(data_tree: Path, own_run: Path) -> None:
     request = _request(
-        data_tree, finished, from_stage=Stage.BALANCE, to_stage=Stage.BALANCE, force=True,
+        data_tree, own_run, from_stage=Stage.BALANCE, to_stage=Stage.BALANCE, force=True,
         tasks=(Task.CATEGORY,),
     )  # fmt: skip
     summary = run_pipeline(request, _console())
@@ -103,15 +110,15 @@ def test_from_needs_the_earlier_artifacts(data_tree: Path, tmp_path: Path) -> No
         run_pipeline(_request(data_tree, tmp_path, from_stage=Stage.SCALE), _console())
 
 
-def test_study_protocol_shares_ingest_and_clean(data_tree: Path, finished: Path) -> None:
-    summary = run_pipeline(_request(data_tree, finished, protocol="study"), _console())
+def test_study_protocol_shares_ingest_and_clean(data_tree: Path, own_run: Path) -> None:
+    summary = run_pipeline(_request(data_tree, own_run, protocol="study"), _console())
     status = {(r.stage.value, r.key): r.status for r in summary.stages}
     assert status[("ingest", "ingest")] == "skipped" and status[("clean", "clean")] == "skipped"
     assert status[("variance", "study/variance")] == "ran"
     assert not any(stage == "split" for stage, _ in status)
-    scale = read_manifest(finished / "study" / "scale")
-    clean = read_manifest(finished / "clean")
+    scale = read_manifest(own_run / "study" / "scale")
+    clean = read_manifest(own_run / "clean")
     assert scale is not None and clean is not None
     assert scale.rows["rows"] == clean.rows["rows"], "study scales every row"
-    report = json.loads((finished / "ingest" / "_manifest.json").read_text())["report"]
+    report = json.loads((own_run / "ingest" / "_manifest.json").read_text())["report"]
     assert report["rows_by_layout"]["cic46"] == 100

@@ -12,6 +12,7 @@ MODULES = [
     "iotad.stream.core.dead_letter",
     "iotad.stream.core.decide",
     "iotad.stream.core.decode",
+    "iotad.stream.core.limits",
     "iotad.stream.core.validate",
     "iotad.stream.core.vectorise",
 ]

@@ -49,18 +49,28 @@ def test_event_loop_watch_records_lag(bundles: dict[str, Path], tmp_path: Path) 
 
     runtime = _runtime(bundles, tmp_path)
 
+    def observed(le: str | None = None) -> float:
+        text = runtime.metrics.exposition().decode()
+        if le is None:
+            return float(text.split("iotad_event_loop_lag_seconds_count ")[1].split()[0])
+        return float(text.split(f'iotad_event_loop_lag_seconds_bucket{{le="{le}"}} ')[1].split()[0])
+
+    async def until(count: float) -> None:
+        deadline = time.monotonic() + 30.0
+        while observed() < count and time.monotonic() < deadline:  # bounded poll
+            await asyncio.sleep(0.01)
+
     async def run() -> None:
         watcher = asyncio.create_task(watch_event_loop(runtime, interval_s=0.01))
-        await asyncio.sleep(0.05)
-        time.sleep(0.05)  # block the loop: the next wake-up is late
-        await asyncio.sleep(0.03)
+        await until(2)
+        before = observed()
+        time.sleep(0.05)  # the stimulus: block the loop, so the next wake-up is late
+        await until(before + 1)
         watcher.cancel()
 
     asyncio.run(run())
-    text = runtime.metrics.exposition().decode()
-    slow = float(text.split('iotad_event_loop_lag_seconds_bucket{le="0.025"} ')[1].split()[0])
-    total = float(text.split("iotad_event_loop_lag_seconds_count ")[1].split()[0])
-    assert total >= 3 and slow < total  # one observation is later than 25 ms
+    total, slow = observed(), observed("0.025")
+    assert total >= 3 and slow < total  # the wake-up after the block is later than 25 ms
 
 
 def _runtime(bundles: dict[str, Path], tmp_path: Path) -> WorkerRuntime:

@@ -197,7 +197,8 @@ def test_pacer_sleeps_to_the_rate() -> None:
             await pacer.wait()
         return time.monotonic() - started
 
-    assert asyncio.run(forty()) == pytest.approx(39 / 200.0, abs=0.05)
+    # Never faster than the rate; slower only by scheduling delay (generous for a busy machine).
+    assert 39 / 200.0 - 0.005 <= asyncio.run(forty()) < 39 / 200.0 + 2.0
 
 
 def test_options_are_checked() -> None:
