@@ -64,7 +64,8 @@ class Bundle:
 M = TypeVar("M", bound=BaseModel)
 
 
-def _parse(model: type[M], path: Path) -> M:
+def parse_file(model: type[M], path: Path) -> M:
+    """Read and validate one bundle JSON file; a clear :class:`ModelLoadError` if it is not."""
     try:
         return model.model_validate_json(path.read_bytes())
     except FileNotFoundError:
@@ -75,6 +76,33 @@ def _parse(model: type[M], path: Path) -> M:
         raise ModelLoadError(
             f"{path.name} is invalid at {where}: {first['msg']} ({exc.error_count()} problem(s))"
         ) from exc
+
+
+def verify_files(path: Path, reference: str, sha256: Mapping[str, str]) -> None:
+    """Raise :class:`ModelLoadError` unless every file in ``sha256`` exists with that sha256."""
+    for name, expected in sha256.items():
+        file = path / name
+        if not file.is_file():
+            raise ModelLoadError(f"bundle {reference}: file {name} is missing")
+        actual = sha256_file(file)
+        if actual != expected:
+            raise ModelLoadError(
+                f"bundle {reference}: {name} has sha256 {actual[:12]}…, the manifest "
+                f"says {expected[:12]}… (file changed or corrupted)"
+            )
+
+
+def read_parts(
+    path: Path, reference: str, files: BundleFiles, raw_features: list[str]
+) -> tuple[FeatureTransform, CanaryFile]:
+    """A bundle's feature transform (scaler + mask) and canary rows, checked against its layout."""
+    scaler = parse_file(ScalerFile, path / files.scaler)
+    mask = parse_file(FeatureMaskFile, path / files.feature_mask)
+    if scaler.features != raw_features:
+        raise ModelLoadError(
+            f"bundle {reference}: scaler features differ from the manifest's raw features"
+        )
+    return FeatureTransform.from_files(scaler, mask), parse_file(CanaryFile, path / files.canary)
 
 
 def load_bundle(path: Path) -> Bundle:
@@ -89,27 +117,12 @@ def load_bundle(path: Path) -> Bundle:
     path = Path(path)
     if not path.is_dir():
         raise ModelLoadError(f"not a bundle directory: {path}")
-    manifest = _parse(BundleManifest, path / MANIFEST_FILE)
-    for name, expected in manifest.sha256.items():
-        file = path / name
-        if not file.is_file():
-            raise ModelLoadError(f"bundle {manifest.reference}: file {name} is missing")
-        actual = sha256_file(file)
-        if actual != expected:
-            raise ModelLoadError(
-                f"bundle {manifest.reference}: {name} has sha256 {actual[:12]}…, the manifest "
-                f"says {expected[:12]}… (file changed or corrupted)"
-            )
-    files = manifest.files
-    scaler = _parse(ScalerFile, path / files.scaler)
-    mask = _parse(FeatureMaskFile, path / files.feature_mask)
-    if scaler.features != manifest.input.raw_features:
-        raise ModelLoadError(
-            f"bundle {manifest.reference}: scaler features differ from the manifest's raw features"
-        )
-    transform = FeatureTransform.from_files(scaler, mask)
-    canary = _parse(CanaryFile, path / files.canary)
-    return Bundle(path, manifest, transform, canary, (path / files.model).read_bytes())
+    manifest = parse_file(BundleManifest, path / MANIFEST_FILE)
+    verify_files(path, manifest.reference, manifest.sha256)
+    transform, canary = read_parts(
+        path, manifest.reference, manifest.files, manifest.input.raw_features
+    )
+    return Bundle(path, manifest, transform, canary, (path / manifest.files.model).read_bytes())
 
 
 class BundleSession:
@@ -133,6 +146,21 @@ class BundleSession:
         return self.scores_for_model_input(self.bundle.transform.apply(raw))
 
 
+def inference_session(model_bytes: bytes, reference: str, intra_op_threads: int = 1) -> Any:
+    """An onnxruntime CPU session for a graph, or :class:`ModelLoadError` naming the bundle."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads
+    options.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(
+            model_bytes, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises several unrelated types for a bad graph
+        raise ModelLoadError(f"bundle {reference}: ONNX model does not load: {exc}") from exc
+
+
 def open_session(bundle: Bundle, *, intra_op_threads: int = 1) -> BundleSession:
     """An onnxruntime session for ``bundle``, refused unless its canary rows reproduce.
 
@@ -142,20 +170,8 @@ def open_session(bundle: Bundle, *, intra_op_threads: int = 1) -> BundleSession:
         if ONNX cannot load the model, its input/output names differ from the manifest, or a
         canary row's class or scores differ from the recorded ones.
     """
-    import onnxruntime as ort
-
     manifest = bundle.manifest
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = intra_op_threads
-    options.inter_op_num_threads = 1
-    try:
-        session = ort.InferenceSession(
-            bundle.model_bytes, sess_options=options, providers=["CPUExecutionProvider"]
-        )
-    except Exception as exc:  # onnxruntime raises several unrelated types for a bad graph
-        raise ModelLoadError(
-            f"bundle {manifest.reference}: ONNX model does not load: {exc}"
-        ) from exc
+    session = inference_session(bundle.model_bytes, manifest.reference, intra_op_threads)
     inputs = [i.name for i in session.get_inputs()]
     outputs = [o.name for o in session.get_outputs()]
     if inputs != [manifest.input.onnx_input] or manifest.output.scores not in outputs:
@@ -210,11 +226,13 @@ def write_bundle(
     feature_mask: FeatureMaskFile,
     canary: CanaryFile,
     metrics: Mapping[str, Any],
-) -> BundleManifest:
+    manifest_type: type[M] = BundleManifest,  # type: ignore[assignment]
+) -> M:
     """Write a complete bundle to ``dest`` atomically and return its manifest.
 
-    ``manifest_fields`` are every :class:`BundleManifest` field except ``files`` and ``sha256``,
-    which are filled in here. ``dest`` must not exist yet.
+    ``manifest_fields`` are every field of ``manifest_type`` (:class:`BundleManifest`, or
+    :class:`~iotad.schemas.baseline_manifest.BaselineManifest` for a gateway baseline) except
+    ``files`` and ``sha256``, which are filled in here. ``dest`` must not exist yet.
     """
     dest = Path(dest)
     if dest.exists():
@@ -234,7 +252,7 @@ def write_bundle(
             (staging / name).write_bytes(data)
         sha = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
         try:
-            manifest = BundleManifest(**{**manifest_fields, "files": files, "sha256": sha})
+            manifest = manifest_type(**{**manifest_fields, "files": files, "sha256": sha})
         except ValidationError as exc:
             raise ModelLoadError(f"invalid bundle manifest: {exc}") from exc
         (staging / MANIFEST_FILE).write_bytes(_dump(manifest))
@@ -249,8 +267,12 @@ __all__ = [
     "Bundle",
     "BundleSession",
     "check_canary",
+    "inference_session",
     "load_bundle",
     "open_session",
+    "parse_file",
+    "read_parts",
     "sha256_file",
+    "verify_files",
     "write_bundle",
 ]

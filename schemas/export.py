@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from iotad.schemas.baseline_manifest import BaselineManifest
 from iotad.schemas.control import ModelControl
 from iotad.schemas.manifest import BundleManifest
 from iotad.schemas.messages import Alert, DeadLetter, Flow, FlowBatch
@@ -27,6 +28,7 @@ SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "alert.v1.json": Alert,
     "dead_letter.v1.json": DeadLetter,
     "bundle_manifest.v1.json": BundleManifest,
+    "baseline_manifest.v1.json": BaselineManifest,
     "model_control.v1.json": ModelControl,
 }
 

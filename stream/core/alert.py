@@ -39,6 +39,7 @@ DEFAULT_SEVERITY: Mapping[Category, Severity] = MappingProxyType(
         Category.DOS: Severity.HIGH,
         Category.WEB: Severity.MEDIUM,
         Category.ATTACK: Severity.MEDIUM,
+        Category.UNKNOWN: Severity.MEDIUM,
         Category.RECON: Severity.LOW,
         Category.BENIGN: Severity.LOW,
     }
