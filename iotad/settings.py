@@ -101,6 +101,35 @@ class TopicSettings(_Section):
         return f"{self.alerts}.{category_slug}"
 
 
+class BaselineSettings(_Section):
+    """Per-gateway benign baselines in the worker (docs/baseline.md)."""
+
+    # Online learning: a gateway without a baseline has its first learn_flows flows collected
+    # (then fitted in a thread, and served from then on); 0 = off (promote baselines instead).
+    learn_flows: int = Field(default=0, ge=0, le=1_000_000)
+    # The false-alert rate on held-back benign flows the anomaly threshold is set for.
+    target_far: float = Field(default=0.01, gt=0, lt=1)
+    # The last share of the learning flows that is not fitted on but sets the threshold.
+    held_back_fraction: float = Field(default=0.25, gt=0, lt=1)
+    # The novelty model: distance to the k-th nearest of at most max_reference_rows flows.
+    k: int = Field(default=3, ge=1, le=64)
+    max_reference_rows: int = Field(default=256, ge=8, le=20_000)
+    # At most this many gateways collect learning flows at once (bounded memory).
+    max_learning_gateways: int = Field(default=64, ge=1)
+    # Where learnt baselines are written (default: <stream.state_dir>/baselines).
+    dir: Path | None = None
+    seed: int = 42
+
+    @model_validator(mode="after")
+    def _enough_flows(self) -> BaselineSettings:
+        if self.learn_flows and self.learn_flows * (1 - self.held_back_fraction) < self.k + 1:
+            raise ValueError(
+                f"baseline.learn_flows={self.learn_flows} leaves fewer than k+1={self.k + 1} "
+                "flows to fit on; raise learn_flows"
+            )
+        return self
+
+
 class StreamSettings(_Section):
     """The scoring worker."""
 
@@ -130,6 +159,12 @@ class StreamSettings(_Section):
     lag_interval_s: float = Field(default=5.0, gt=0)
     # A worker that stops heartbeating for this long leaves the group; its partitions move on.
     session_timeout_s: float = Field(default=10.0, ge=6.0, le=90.0)
+    baseline: BaselineSettings = Field(default_factory=lambda: BaselineSettings())
+
+    @property
+    def baseline_dir(self) -> Path:
+        """Where the worker writes the baselines it learns."""
+        return self.baseline.dir or Path(self.state_dir) / "baselines"
 
 
 class ReplaySettings(_Section):
@@ -322,6 +357,7 @@ def load_settings(
 
 
 __all__ = [
+    "BaselineSettings",
     "BrokerSettings",
     "DemoSettings",
     "KafkaSettings",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,8 +25,14 @@ from iotad.stream.core.alert import (
     ThrottleState,
     build_alerts,
 )
+from iotad.stream.core.baseline import (
+    AnomalyVerdict,
+    GatewayBaseline,
+    row_gateways,
+    score_baselines,
+)
 from iotad.stream.core.dead_letter import dead_letter
-from iotad.stream.core.decide import decide
+from iotad.stream.core.decide import combine, decide
 from iotad.stream.core.decode import decode
 from iotad.stream.core.model import ServingModel
 from iotad.stream.core.types import (
@@ -49,6 +55,8 @@ class ScoringOptions:
     max_dead_letter_original_bytes: int
     severity: SeverityPolicy = field(default_factory=SeverityPolicy)
     throttle: AlertThrottle | None = None
+    #: return the rows of gateways without a baseline (the worker learns baselines from them).
+    collect_uncovered: bool = False
 
 
 @dataclass
@@ -65,6 +73,13 @@ class BatchOutcome:
     suppressed: Counter[Category]
     score_seconds: float
     core_seconds: float
+    #: flows a gateway baseline found normal (no alert).
+    normal: int = 0
+    #: flows per gateway that had no baseline (scored by the classifier alone).
+    missing_baseline: dict[str, int] = field(default_factory=dict)
+    #: with ``collect_uncovered``: those gateways' rows (raw features, the model's order).
+    uncovered_rows: dict[str, NDArray[np.float32]] = field(default_factory=dict)
+    baseline_seconds: float = 0.0
 
     @property
     def flows(self) -> int:
@@ -129,11 +144,13 @@ def process_batch(
     *,
     now_ms: int,
     throttle_state: ThrottleState | None = None,
+    baselines: Mapping[str, GatewayBaseline] | None = None,
 ) -> BatchOutcome:
-    """Score a batch of flow messages with ``model``.
+    """Score a batch of flow messages with ``model`` and each gateway's baseline.
 
-    Every message ends up in exactly one place per flow: an alert, the benign or uncertain
-    count, a throttled count, or a dead letter. Nothing raises for bad input.
+    Every message ends up in exactly one place per flow: an alert, the benign, uncertain or
+    normal count, a throttled count, or a dead letter. Nothing raises for bad input. A gateway
+    missing from ``baselines`` is decided by the classifier alone (``missing_baseline``).
     """
     began = time.perf_counter()
     refused: list[tuple[Rejected, InboundMessage]] = []
@@ -158,6 +175,10 @@ def process_batch(
     scores = model.scorer.scores(matrix)
     score_seconds = time.perf_counter() - started
     decisions = decide(scores, model.policy)
+    started = time.perf_counter()
+    verdict = score_baselines(matrix, model.spec.names, origin, blocks, baselines or {})
+    baseline_seconds = time.perf_counter() - started
+    decisions = combine(decisions, verdict)
     context = AlertContext(
         model=model.model,
         policy=model.policy,
@@ -166,7 +187,15 @@ def process_batch(
         throttle=options.throttle,
     )
     built = build_alerts(
-        decisions.alert_rows, scores, decisions, origin, blocks, sources, context, throttle_state
+        decisions.alert_rows,
+        scores,
+        decisions,
+        origin,
+        blocks,
+        sources,
+        context,
+        throttle_state,
+        verdict,
     )
     letters = [
         dead_letter(
@@ -188,7 +217,26 @@ def process_batch(
         suppressed=built.suppressed,
         score_seconds=score_seconds,
         core_seconds=time.perf_counter() - began,
+        normal=0 if decisions.normal is None else int(decisions.normal.sum()),
+        missing_baseline=dict(verdict.missing),
+        uncovered_rows=_uncovered_rows(matrix, origin, blocks, verdict)
+        if options.collect_uncovered
+        else {},
+        baseline_seconds=baseline_seconds,
     )
+
+
+def _uncovered_rows(
+    matrix: NDArray[np.float32],
+    origin: RowOrigin,
+    blocks: Sequence[FlowBlock],
+    verdict: AnomalyVerdict,
+) -> dict[str, NDArray[np.float32]]:
+    """The rows of each gateway without a baseline, in batch order."""
+    if not verdict.missing:
+        return {}
+    gateways, gateway_of_row = row_gateways(origin, blocks)
+    return {g: matrix[gateway_of_row == i] for i, g in enumerate(gateways) if g in verdict.missing}
 
 
 __all__ = ["BatchOutcome", "ScoringOptions", "process_batch"]

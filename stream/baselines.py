@@ -1,0 +1,145 @@
+"""The worker's gateway baselines: load and verify them, keep the map gateway → baseline, and say
+clearly which gateways have none.
+
+The map is an immutable value swapped whole (like the model slot), so a batch in flight keeps the
+map it started with. A gateway first seen without a baseline is logged once, and counted on
+``/metrics`` (``iotad_baseline_missing_flows_total{gateway}``, ``iotad_gateways_without_baseline``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from iotad.errors import IotadError, ModelLoadError
+from iotad.schemas.baseline_bundle import load_baseline, open_baseline_session
+from iotad.schemas.baseline_manifest import BaselineManifest
+from iotad.schemas.messages import ModelRef
+from iotad.settings import StreamSettings
+from iotad.stream.baseline_state import BaselineStore
+from iotad.stream.core.baseline import GatewayBaseline
+from iotad.stream.core.types import FeatureSpec
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadedBaseline:
+    """A verified baseline bundle, ready to score its gateway's flows."""
+
+    path: Path
+    manifest: BaselineManifest
+    baseline: GatewayBaseline
+
+
+def baseline_ref(manifest: BaselineManifest) -> ModelRef:
+    """Name, version and model sha256 of a baseline bundle."""
+    return ModelRef(
+        name=manifest.name, version=manifest.version, sha256=manifest.sha256[manifest.files.model]
+    )
+
+
+def load_gateway_baseline(path: Path, serving_spec: FeatureSpec | None = None) -> LoadedBaseline:
+    """Load and verify a baseline bundle (checksums, graph, canary; layout vs the classifier).
+
+    Raises
+    ------
+    ModelLoadError
+        for any failed check, or a layout the served classifier does not take.
+    """
+    bundle = load_baseline(Path(path))
+    session = open_baseline_session(bundle)
+    manifest = bundle.manifest
+    if serving_spec is not None and set(manifest.input.raw_features) - serving_spec.name_set:
+        raise ModelLoadError(
+            f"baseline {manifest.reference} takes layout {manifest.input.layout.value} features, "
+            f"the worker serves {serving_spec.layout.value} flows"
+        )
+    baseline = GatewayBaseline(
+        gateway_id=manifest.gateway_id,
+        scorer=session,
+        threshold=session.threshold,
+        model=baseline_ref(manifest),
+        reference=manifest.reference,
+        raw_features=tuple(manifest.input.raw_features),
+    )
+    return LoadedBaseline(Path(path), manifest, baseline)
+
+
+class BaselineRegistry:
+    """Gateway → baseline for the scoring core, and which gateways were seen without one."""
+
+    def __init__(self) -> None:
+        self._current: Mapping[str, GatewayBaseline] = MappingProxyType({})
+        self._paths: dict[str, Path] = {}
+        self._reported_missing: set[str] = set()
+
+    @property
+    def current(self) -> Mapping[str, GatewayBaseline]:
+        """The map the next batch is scored with."""
+        return self._current
+
+    def install(self, loaded: LoadedBaseline) -> GatewayBaseline | None:
+        """Serve ``loaded`` for its gateway from the next batch on; returns the one replaced."""
+        gateway = loaded.manifest.gateway_id
+        previous = self._current.get(gateway)
+        self._current = MappingProxyType({**self._current, gateway: loaded.baseline})
+        self._paths[gateway] = loaded.path
+        self._reported_missing.discard(gateway)
+        return previous
+
+    def path_of(self, gateway: str) -> Path | None:
+        """The bundle directory serving ``gateway``, if any."""
+        return self._paths.get(gateway)
+
+    def newly_missing(self, gateways: Mapping[str, int]) -> list[str]:
+        """The gateways in ``gateways`` (seen without a baseline) not reported before."""
+        fresh = [g for g in gateways if g not in self._reported_missing]
+        self._reported_missing.update(fresh)
+        return fresh
+
+    @property
+    def missing(self) -> frozenset[str]:
+        """Gateways seen without a baseline that still have none."""
+        return frozenset(self._reported_missing)
+
+
+def startup_baselines(stream: StreamSettings, serving_spec: FeatureSpec) -> BaselineRegistry:
+    """A registry with every baseline recorded in the state dir that verifies.
+
+    A recorded baseline that fails verification is logged and left out (its gateway falls back
+    to the classifier alone, as if it had none).
+    """
+    registry = BaselineRegistry()
+    store = BaselineStore(stream.state_dir)
+    try:
+        state = store.read()
+    except IotadError as exc:
+        logger.error("cannot read the gateway baselines (%s); serving without them", exc.message)
+        return registry
+    for gateway, record in sorted(state.gateways.items()):
+        try:
+            loaded = load_gateway_baseline(Path(record.active.path), serving_spec)
+        except ModelLoadError as exc:
+            logger.error(
+                "gateway %s: cannot serve its baseline %s: %s; the classifier alone decides",
+                gateway,
+                record.active.path,
+                exc.message,
+            )
+            continue
+        registry.install(loaded)
+        logger.info("gateway %s: baseline %s", gateway, loaded.manifest.reference)
+    return registry
+
+
+__all__ = [
+    "BaselineRegistry",
+    "LoadedBaseline",
+    "baseline_ref",
+    "load_gateway_baseline",
+    "startup_baselines",
+]
