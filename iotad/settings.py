@@ -297,6 +297,18 @@ def config_files_from_env(explicit: Sequence[Path] = ()) -> tuple[Path, ...]:
     return files
 
 
+def _flatten(prefix: str, values: Mapping[str, Any]) -> dict[str, str]:
+    """``{"a": {"b": 1}}`` → ``{PREFIX__A__B: "1"}`` (None left out, booleans lower-case)."""
+    flat: dict[str, str] = {}
+    for name, value in values.items():
+        key = f"{prefix}__{name.upper()}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(key, value))
+        elif value is not None:
+            flat[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    return flat
+
+
 def child_environment(
     settings: Settings, sections: Sequence[str] = ("kafka", "topics", "stream")
 ) -> dict[str, str]:
@@ -307,11 +319,9 @@ def child_environment(
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
     for section in sections:
-        for name, value in getattr(settings, section).model_dump().items():
-            if value is None:
-                continue
-            text = str(value).lower() if isinstance(value, bool) else str(value)
-            env[f"{ENV_PREFIX}{section.upper()}__{name.upper()}"] = text
+        env.update(
+            _flatten(f"{ENV_PREFIX}{section.upper()}", getattr(settings, section).model_dump())
+        )
     env[f"{ENV_PREFIX}LOG_LEVEL"] = settings.log_level
     env[f"{ENV_PREFIX}LOG_FORMAT"] = settings.log_format
     return env

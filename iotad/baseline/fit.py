@@ -108,17 +108,19 @@ class Threshold:
 
 
 def far_threshold(held_back_scores: NDArray[np.floating], target_far: float) -> Threshold:
-    """The lowest threshold that flags at most ``target_far`` of the held-back benign flows.
+    """A threshold that flags at most ``target_far`` of the held-back benign flows.
 
-    A flow alerts when its score is ``>=`` the threshold, so the threshold sits just above the
-    ``ceil``-th largest score that must stay quiet. With fewer than ``1 / target_far`` rows it is
-    just above the largest held-back score (the target cannot be measured; ``resolution`` says so).
+    A flow alerts when its score is ``>=`` the threshold. The threshold sits half-way between
+    the largest score that must stay quiet and the next one up (so float noise between the ONNX
+    graph and numpy does not move a held-back flow across it). With fewer than ``1 / target_far``
+    rows it sits 1 % above the largest held-back score (the target cannot be measured;
+    ``resolution`` says so).
 
     Examples
     --------
     >>> t = far_threshold(np.arange(1.0, 101.0), 0.05)
-    >>> t.held_back_far, t.value > 95.0, t.value < 96.0
-    (0.05, True, True)
+    >>> t.held_back_far, t.value
+    (0.05, 95.5)
     """
     scores = np.sort(np.asarray(held_back_scores, dtype=np.float64))
     n = len(scores)
@@ -126,7 +128,12 @@ def far_threshold(held_back_scores: NDArray[np.floating], target_far: float) -> 
         raise DataError("no held-back benign flows to set the threshold on")
     allowed = int(np.floor(target_far * n))
     quiet_max = float(scores[n - allowed - 1])
-    value = float(np.nextafter(np.float32(quiet_max), np.float32(np.inf)))
+    if allowed:
+        value = (quiet_max + float(scores[n - allowed])) / 2.0
+    else:
+        value = quiet_max + max(abs(quiet_max) * 0.01, 1e-3)
+    if not value > quiet_max:  # equal scores on both sides: flag none of them
+        value = float(np.nextafter(np.float32(quiet_max), np.float32(np.inf)))
     far = float(np.mean(scores >= value))
     return Threshold(value, target_far, n, far)
 
