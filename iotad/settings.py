@@ -160,6 +160,9 @@ class StreamSettings(_Section):
     # A worker that stops heartbeating for this long leaves the group; its partitions move on.
     session_timeout_s: float = Field(default=10.0, ge=6.0, le=90.0)
     baseline: BaselineSettings = Field(default_factory=lambda: BaselineSettings())
+    # Per-class thresholds for the served classifier (calibration.v1 JSON, docs/baseline.md);
+    # applied only to the bundle it names, for gateways without a baseline.
+    calibration: Path | None = None
 
     @property
     def baseline_dir(self) -> Path:
