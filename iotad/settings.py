@@ -225,6 +225,9 @@ class DemoSettings(_Section):
     # Longest wait for the worker to become ready, and for it to account for every flow sent.
     ready_timeout_s: float = Field(default=180.0, gt=0)
     drain_timeout_s: float = Field(default=120.0, gt=0)
+    # The worker learns the demo gateway's baseline online from this share of the flows of the
+    # synthetic feed's first benign stretch (0 = no baseline: the classifier alone decides).
+    baseline_learn_share: float = Field(default=0.8, ge=0, le=1)
 
 
 class Settings(BaseSettings):

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from iotad.schemas.baseline_manifest import BaselineManifest
+from iotad.schemas.calibration import CalibrationFile
 from iotad.schemas.control import ModelControl
 from iotad.schemas.manifest import BundleManifest
 from iotad.schemas.messages import Alert, DeadLetter, Flow, FlowBatch
@@ -29,6 +30,7 @@ SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "dead_letter.v1.json": DeadLetter,
     "bundle_manifest.v1.json": BundleManifest,
     "baseline_manifest.v1.json": BaselineManifest,
+    "calibration.v1.json": CalibrationFile,
     "model_control.v1.json": ModelControl,
 }
 

@@ -75,6 +75,12 @@ def build_summary(
             f"the alert reader saw {len(alerts)} alerts, "
             f"the worker published {snapshot.alerts_total}"
         )
+    learnt = run.settings.stream.baseline.learn_flows
+    if learnt:
+        notes.append(
+            f"gateway baseline learnt online by the worker from the feed's first {learnt:,} "
+            "flows (benign); those flows were decided by the classifier alone"
+        )
     if progress.first_error:
         notes.append(f"feed delivery error: {progress.first_error}")
     if run.watcher is not None and run.watcher.error is not None:

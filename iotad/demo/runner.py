@@ -34,10 +34,11 @@ from iotad.demo.broker_setup import (
 from iotad.demo.bundles import DemoBundles, resolve_bundles
 from iotad.demo.feed import FeedPlan, FeedProgress, SyntheticFeed, run_feed
 from iotad.demo.hot_swap import HotSwap
+from iotad.demo.learning import learning_flows, with_online_baseline
 from iotad.demo.profiles import FlowProfiles, load_table
 from iotad.demo.report import write_report
 from iotad.demo.run_log import demo_logging
-from iotad.demo.scenario import Scenario
+from iotad.demo.scenario import GATEWAY_ID, Scenario
 from iotad.demo.scrape import WorkerSnapshot
 from iotad.demo.summary import DemoSummary
 from iotad.demo.view import LiveDisplay, LiveState
@@ -238,6 +239,13 @@ class DemoRun:
         self.settings = demo_settings(
             self.base, self.broker.bootstrap_servers, self.run_dir, self.run_id, own_topics=own
         )
+        learn = learning_flows(self.base, Scenario()) if request.synthetic else 0
+        if learn:
+            self.settings = with_online_baseline(self.settings, learn)
+            self.console.status(
+                f"the worker learns gateway {GATEWAY_ID}'s baseline from its first {learn:,} "
+                "flows (benign), then decides with it"
+            )
         ensure_topics(self.broker.bootstrap_servers, product_topics(self.settings.topics))
         self.console.status(f"broker: {self.broker.description}; topics ready")
 

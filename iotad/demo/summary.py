@@ -128,6 +128,13 @@ class DemoSummary:
         return found
 
     @property
+    def benign_false_alerts(self) -> tuple[int, int]:
+        """Benign flows sent that raised an alert, and benign flows sent (from the fidelity)."""
+        rows = [r for r in self.fidelity if r.category == "Benign"]
+        flows = sum(r.flows for r in rows)
+        return flows - sum(r.detected for r in rows), flows
+
+    @property
     def ok(self) -> bool:
         """True when nothing went wrong."""
         return not self.problems
@@ -156,6 +163,7 @@ class DemoSummary:
             "latency_ms": dict(self.latency_ms),
             "hot_swap": asdict(self.swap),
             "fidelity": [row.to_json() for row in self.fidelity],
+            "benign_false_alerts": _rate(*self.benign_false_alerts),
             "interrupted": self.interrupted,
             "notes": list(self.notes),
         }
@@ -164,6 +172,10 @@ class DemoSummary:
         """Write ``summary.json`` to ``path``."""
         path.write_bytes(orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
         return path
+
+
+def _rate(alerted: int, flows: int) -> dict[str, object]:
+    return {"alerted": alerted, "flows": flows, "rate": alerted / flows if flows else None}
 
 
 def counts(values: Mapping[str, float]) -> dict[str, int]:
