@@ -227,7 +227,7 @@ class DemoSettings(_Section):
     drain_timeout_s: float = Field(default=120.0, gt=0)
     # The worker learns the demo gateway's baseline online from this share of the flows of the
     # synthetic feed's first benign stretch (0 = no baseline: the classifier alone decides).
-    baseline_learn_share: float = Field(default=0.8, ge=0, le=1)
+    baseline_learn_share: float = Field(default=0.5, ge=0, le=1)
 
 
 class Settings(BaseSettings):

@@ -97,14 +97,15 @@ class BaselineRegistry:
 
     def newly_missing(self, gateways: Mapping[str, int]) -> list[str]:
         """The gateways in ``gateways`` (seen without a baseline) not reported before."""
-        fresh = [g for g in gateways if g not in self._reported_missing]
+        # a batch scored before a baseline was installed still reports its gateway missing
+        fresh = [g for g in gateways if g not in self._reported_missing and g not in self._current]
         self._reported_missing.update(fresh)
         return fresh
 
     @property
     def missing(self) -> frozenset[str]:
         """Gateways seen without a baseline that still have none."""
-        return frozenset(self._reported_missing)
+        return frozenset(self._reported_missing - set(self._current))
 
 
 def startup_baselines(stream: StreamSettings, serving_spec: FeatureSpec) -> BaselineRegistry:

@@ -8,12 +8,14 @@ The novelty model (chosen by ``bench/baseline_candidates.py``; docs/baseline.md 
 3. the anomaly score of a flow is the Euclidean distance from its ``u`` to the k-th nearest of the
    reference benign flows (at most ``max_reference_rows``, a seeded sample of the learning flows).
 
-The threshold is set on benign flows that were *not* fitted on (:func:`far_threshold`).
+The threshold is set on benign flows that were *not* fitted on (:func:`far_threshold`), so
+that the false-alert rate stays within the target with 95 % confidence.
 Needs only numpy, so the worker can learn online without scikit-learn.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,26 +109,72 @@ class Threshold:
         return 1.0 / self.held_back_rows
 
 
-def far_threshold(held_back_scores: NDArray[np.floating], target_far: float) -> Threshold:
-    """A threshold that flags at most ``target_far`` of the held-back benign flows.
+def _binomial_cdf(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p), summed in log space."""
+    if p <= 0.0:
+        return 1.0
+    if p >= 1.0:
+        return 0.0 if k < n else 1.0
+    i = np.arange(k + 1, dtype=np.float64)
+    log_choose = math.lgamma(n + 1) - _log_factorials(k) - _log_factorials(n, start=n - k)[::-1]
+    return float(min(1.0, np.exp(log_choose + i * math.log(p) + (n - i) * math.log1p(-p)).sum()))
 
-    A flow alerts when its score is ``>=`` the threshold. The threshold sits half-way between
-    the largest score that must stay quiet and the next one up (so float noise between the ONNX
-    graph and numpy does not move a held-back flow across it). With fewer than ``1 / target_far``
-    rows it sits 1 % above the largest held-back score (the target cannot be measured;
-    ``resolution`` says so).
+
+def _log_factorials(upto: int, start: int = 0) -> NDArray[np.float64]:
+    """``log(j!)`` for ``j = start … upto``."""
+    logs = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, upto + 1, dtype=np.float64)))])
+    return logs[start : upto + 1]
+
+
+def far_upper_bound(flagged: int, n: int, confidence: float = 0.95) -> float:
+    """One-sided Clopper-Pearson upper bound on a rate seen as ``flagged`` of ``n``.
+
+    Examples
+    --------
+    >>> round(far_upper_bound(0, 300), 4)  # the "rule of three": about 3 / n
+    0.0099
+    """
+    lo, hi = flagged / n, 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2.0
+        if _binomial_cdf(flagged, n, mid) > 1.0 - confidence:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def far_threshold(
+    held_back_scores: NDArray[np.floating], target_far: float, confidence: float = 0.95
+) -> Threshold:
+    """A threshold whose false-alert rate on benign flows is at most ``target_far``, with
+    ``confidence``, judged on held-back benign flows.
+
+    It flags the largest number k of held-back flows whose one-sided upper confidence bound
+    (Clopper-Pearson) is still within the target, and sits half-way between the largest score
+    that stays quiet and the next one up (so float noise between the ONNX graph and numpy does
+    not move a held-back flow across it). When even k = 0 is not enough (fewer than about
+    3 / target_far held-back flows) it sits 1 % above the largest held-back score: the target
+    cannot be shown with these flows, and ``resolution`` says so.
 
     Examples
     --------
     >>> t = far_threshold(np.arange(1.0, 101.0), 0.05)
     >>> t.held_back_far, t.value
-    (0.05, 95.5)
+    (0.01, 99.5)
     """
     scores = np.sort(np.asarray(held_back_scores, dtype=np.float64))
     n = len(scores)
     if n == 0:
         raise DataError("no held-back benign flows to set the threshold on")
-    allowed = int(np.floor(target_far * n))
+    lo, hi = 0, n - 1  # the bound grows with k: find the largest k within the target
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if far_upper_bound(mid, n, confidence) <= target_far:
+            lo = mid
+        else:
+            hi = mid - 1
+    allowed = lo
     quiet_max = float(scores[n - allowed - 1])
     if allowed:
         value = (quiet_max + float(scores[n - allowed])) / 2.0
@@ -142,6 +190,7 @@ __all__ = [
     "KnnBaseline",
     "Threshold",
     "far_threshold",
+    "far_upper_bound",
     "fit_knn",
     "robust_transform",
     "signed_log",

@@ -29,6 +29,8 @@ class SeenAlert:
     category: str
     model_version: str
     ground_truth_label: str | None
+    #: whether the gateway's baseline decided it (the alert names a baseline)
+    with_baseline: bool = False
 
 
 @dataclass
@@ -42,7 +44,11 @@ class AlertLog:
     def add(self, alert: Alert, record: AlertRecord) -> None:
         """Record one alert (the tail's ``on_alert``)."""
         seen = SeenAlert(
-            alert.detected_at_ms, alert.category, alert.model.version, alert.ground_truth_label
+            alert.detected_at_ms,
+            alert.category,
+            alert.model.version,
+            alert.ground_truth_label,
+            alert.baseline is not None,
         )
         with self._lock:
             self.alerts.append(seen)

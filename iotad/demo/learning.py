@@ -19,11 +19,21 @@ def learning_flows(settings: Settings, scenario: Scenario) -> int:
     return flows if flows >= 20 else 0
 
 
+#: More reference flows than the default 256: the demo gateway learns from 1,800 flows of many
+#: devices, and 512 references cover them better (fewer false alerts at the same target).
+DEMO_REFERENCE_ROWS = 512
+
+
 def with_online_baseline(settings: Settings, learn_flows: int) -> Settings:
     """``settings`` with the worker's online baseline learning on (``learn_flows`` flows)."""
     stream = settings.stream
-    baseline = stream.baseline.model_copy(update={"learn_flows": learn_flows})
+    baseline = stream.baseline.model_copy(
+        update={
+            "learn_flows": learn_flows,
+            "max_reference_rows": DEMO_REFERENCE_ROWS,
+        }
+    )
     return settings.model_copy(update={"stream": stream.model_copy(update={"baseline": baseline})})
 
 
-__all__ = ["learning_flows", "with_online_baseline"]
+__all__ = ["DEMO_REFERENCE_ROWS", "learning_flows", "with_online_baseline"]

@@ -7,11 +7,13 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from iotad.demo.alert_log import SeenAlert
 from iotad.demo.chart import plot_alerts
 from iotad.demo.fidelity import tally
 from iotad.demo.scenario import GATEWAY_ID, Scenario
 from iotad.demo.summary import (
     Accounting,
+    BaselinePhase,
     DemoSummary,
     SwapReport,
     alerts_per_second,
@@ -20,7 +22,7 @@ from iotad.demo.summary import (
 )
 from iotad.demo.view import print_summary
 from iotad.machine import machine_facts
-from iotad.schemas.labels import LABELS
+from iotad.schemas.labels import BENIGN_LABEL, LABELS
 
 if TYPE_CHECKING:
     from iotad.demo.bundles import DemoBundles
@@ -117,6 +119,26 @@ def build_summary(
         fidelity=tally(sent, labelled),
         interrupted=run.interrupted,
         notes=tuple(notes),
+        baseline=_baseline_phase(run, alerts, sent, learnt),
+    )
+
+
+def _baseline_phase(
+    run: DemoRun, alerts: list[SeenAlert], sent: dict[str, int], learnt: int
+) -> BaselinePhase | None:
+    """The learning phase's figures, when the worker learnt a baseline online."""
+    if not learnt:
+        return None
+    demo = run.settings.demo
+    first = Scenario().segments[0]
+    return BaselinePhase(
+        learn_flows=learnt,
+        without_baseline=int(run.snapshot.without_baseline),
+        first_benign_flows=int(demo.rate * demo.duration_s * (first.end - first.start)),
+        benign_sent=sent.get(BENIGN_LABEL, 0),
+        benign_alerts_with_baseline=sum(
+            1 for a in alerts if a.with_baseline and a.ground_truth_label == BENIGN_LABEL
+        ),
     )
 
 

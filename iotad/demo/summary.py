@@ -83,6 +83,38 @@ class SwapReport:
 
 
 @dataclass(frozen=True)
+class BaselinePhase:
+    """The learning phase and the benign flows decided with the learnt baseline.
+
+    ``without_baseline`` flows (the worker's ``iotad_baseline_missing_flows_total``) were
+    decided by the classifier alone: the learning flows and those scored while fitting. When
+    they all fall inside the feed's first benign stretch (``first_benign_flows``), the benign
+    flows decided with the baseline are the benign flows sent minus those.
+    """
+
+    learn_flows: int
+    without_baseline: int
+    first_benign_flows: int
+    benign_sent: int
+    benign_alerts_with_baseline: int
+
+    @property
+    def after_learning(self) -> tuple[int, int] | None:
+        """False alerts and benign flows decided with the baseline (None if not separable)."""
+        if self.without_baseline > self.first_benign_flows:
+            return None
+        return self.benign_alerts_with_baseline, self.benign_sent - self.without_baseline
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready record."""
+        after = self.after_learning
+        return {
+            **asdict(self),
+            "false_alerts_after_learning": None if after is None else _rate(*after),
+        }
+
+
+@dataclass(frozen=True)
 class DemoSummary:
     """The whole report of one run (written as ``summary.json``)."""
 
@@ -105,6 +137,7 @@ class DemoSummary:
     fidelity: Sequence[FidelityRow]
     interrupted: bool = False
     notes: Sequence[str] = field(default_factory=tuple)
+    baseline: BaselinePhase | None = None
 
     @property
     def problems(self) -> list[str]:
@@ -164,6 +197,7 @@ class DemoSummary:
             "hot_swap": asdict(self.swap),
             "fidelity": [row.to_json() for row in self.fidelity],
             "benign_false_alerts": _rate(*self.benign_false_alerts),
+            "baseline": None if self.baseline is None else self.baseline.to_json(),
             "interrupted": self.interrupted,
             "notes": list(self.notes),
         }

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from iotad.baseline import BaselineConfig, far_threshold, fit_knn, learn_baseline, split_learning
+from iotad.baseline.fit import far_upper_bound
 from iotad.errors import DataError, ModelLoadError
 from iotad.schemas.baseline_bundle import bundle_kind, load_baseline, open_baseline_session
 from iotad.schemas.bundle import sha256_file
@@ -23,11 +24,13 @@ def _benign(n: int, seed: int = 0) -> np.ndarray:
     return base * rng.lognormal(0.0, 0.1, size=(n, 39))
 
 
-def test_threshold_flags_at_most_the_target_share_of_held_back_flows() -> None:
+def test_threshold_keeps_the_rate_within_the_target_with_confidence() -> None:
     scores = np.random.default_rng(1).exponential(size=1000)
     t = far_threshold(scores, 0.01)
-    assert np.mean(scores >= t.value) <= 0.01 == t.target_far
-    assert t.held_back_far == np.mean(scores >= t.value) and t.held_back_far > 0.005
+    flagged = int(np.sum(scores >= t.value))
+    assert t.held_back_far == flagged / 1000 and 0 < flagged < 10
+    assert far_upper_bound(flagged, 1000) <= 0.01 < far_upper_bound(flagged + 1, 1000)
+    assert abs(far_upper_bound(0, 300) - 3 / 300) < 0.0005  # the rule of three
     small = far_threshold(np.array([1.0, 2.0, 3.0]), 0.01)  # target below the resolution
     assert small.value > 3.0 and small.held_back_far == 0.0 and small.resolution == 1 / 3
     with pytest.raises(DataError):
