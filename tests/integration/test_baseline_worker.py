@@ -168,3 +168,31 @@ def test_worker_learns_a_baseline_online_from_a_gateways_first_flows(
     assert "learnt in" in log and "now deciding with baseline" in log
     assert metrics[("iotad_baselines_installed_total", (("origin", "learnt"),))] == 1
     assert metrics[("iotad_baseline_missing_flows_total", (("gateway", "gw-c"),))] == learn
+
+
+def test_baseline_learn_cli_from_the_topic_and_from_csv(
+    isolated_settings: IsolatedSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from support.worker import require_data
+
+    settings = isolated_settings()
+    for key, value in settings_env(settings).items():
+        monkeypatch.setenv(key, value)
+    _send(settings, "gw-t", _benign(300, seed=8), "learning")
+    _send(settings, "gw-other", _flood(50, seed=9), "other")
+    out = tmp_path / "gw-t" / "v1"
+    code = main(["baseline", "learn", "--gateway", "gw-t", "--from-topic", "--from-beginning",
+                 "--max-flows", "300", "--learn-s", "60", "--out", str(out)],
+                console=Console())  # fmt: skip
+    assert code == ExitCode.OK
+    manifest = load_gateway_baseline(out).manifest
+    assert manifest.gateway_id == "gw-t" and manifest.version == "v1"
+    assert manifest.training.train_rows == 225 and manifest.threshold.held_back_rows == 75
+    merged = require_data() / "ciciot2023_merged39_sample.csv.gz"
+    code = main(["baseline", "learn", "--gateway", "gw-real", "--csv", str(merged),
+                 "--benign-only", "--out", str(tmp_path / "gw-real" / "v1")],
+                console=Console())  # fmt: skip
+    assert code == ExitCode.OK
+    real = load_gateway_baseline(tmp_path / "gw-real" / "v1").manifest
+    assert real.training.train_rows + real.threshold.held_back_rows == 55  # the BENIGN rows
+    assert "benign rows of" in real.training.source
