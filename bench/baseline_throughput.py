@@ -53,18 +53,30 @@ def record_baseline(state: Path, baseline: Path) -> None:
     )  # fmt: skip
 
 
-def learn_bench_baseline(x: np.ndarray, y: np.ndarray, tmp: Path) -> Path:
-    """A baseline for ``gw-bench`` learnt from the real benign rows (as the product would)."""
+def learn_bench_baseline(
+    x: np.ndarray, y: np.ndarray, tmp: Path, synthetic_benign: int = 0
+) -> Path:
+    """A baseline for ``gw-bench`` learnt from the real benign rows (as the product would), or
+    from ``synthetic_benign`` flows of the demo's generator (enough rows to fill the default
+    256 reference flows: the cost of a baseline grows with them)."""
     from iotad.baseline import BaselineConfig, learn_baseline
     from iotad.schemas.features import FeatureLayout
 
-    benign = x[y == BENIGN_LABEL].astype(np.float64)
+    if synthetic_benign:
+        from iotad.demo.profiles import FlowProfiles, load_table
+
+        rng = np.random.default_rng(0)
+        benign = FlowProfiles(load_table()).sample(BENIGN_LABEL, synthetic_benign, rng)
+        what = f"{synthetic_benign} SYNTHETIC benign flows (demo generator)"
+    else:
+        benign = x[y == BENIGN_LABEL].astype(np.float64)
+        what = f"{len(benign)} real benign rows"
     dest, manifest = learn_baseline(
         benign, gateway_id="gw-bench", layout=FeatureLayout.CIC39, config=BaselineConfig(),
-        source="real benign rows", dest_root=tmp / "baseline", version="bench",
+        source=what, dest_root=tmp / "baseline", version="bench",
     )  # fmt: skip
     print(f"baseline: {manifest.reference}, {manifest.method.reference_rows} reference rows, "
-          f"k={manifest.method.k}, learnt from {len(benign)} real benign rows")  # fmt: skip
+          f"k={manifest.method.k}, learnt from {what}")  # fmt: skip
     return dest
 
 
@@ -93,6 +105,45 @@ def baseline_comparison(
           f"{'met' if ratio >= 0.8 else 'MISSED'})")  # fmt: skip
 
 
+def core_cpu(x: np.ndarray, y: np.ndarray, bundle: Path, baseline: Path, seconds: float) -> None:
+    """The scoring core alone (``process_batch``), in this process: CPU seconds per flow with the
+    baseline off and on, interleaved; CPU time is much less disturbed by other work than wall
+    time on a shared machine."""
+    import time
+
+    from iotad.settings import StreamSettings
+    from iotad.stream.baselines import load_gateway_baseline
+    from iotad.stream.core import InboundMessage, ScoringOptions, process_batch
+    from iotad.stream.loader import load_model
+
+    model = load_model(bundle, StreamSettings(state_dir=Path(tempfile.mkdtemp()))).serving
+    baselines = {"gw-bench": load_gateway_baseline(baseline).baseline}
+    options = ScoringOptions(max_message_bytes=1 << 22, max_dead_letter_original_bytes=4096)
+    formats = {
+        "single": [
+            InboundMessage(value, "flows", 0, i) for i, (_, value, _) in
+            enumerate(single_messages(x, y, 1000))
+        ],
+        "batched": [
+            InboundMessage(value, "flows", 0, i) for i, (_, value, _) in
+            enumerate(envelope_messages(x, y, 4000, 500))
+        ],
+    }  # fmt: skip
+    for name, messages in formats.items():
+        flows = 1000 if name == "single" else 4000
+        cpu: dict[str, list[float]] = {"off": [], "on": []}
+        for _ in range(3):
+            for mode, maps in (("off", None), ("on", baselines)):
+                began, runs = time.process_time(), 0
+                while time.process_time() - began < seconds:
+                    process_batch(messages, model, options, now_ms=_now_ms(), baselines=maps)
+                    runs += 1
+                cpu[mode].append(runs * flows / (time.process_time() - began))
+        off, on = float(np.median(cpu["off"])), float(np.median(cpu["on"]))
+        print(f"core, {name}: off {_spread(cpu['off'])} flows per CPU-second, on "
+              f"{_spread(cpu['on'])}; ratio on/off {on / off:.2f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flows", type=int, default=200_000, help="flows, batched run")
@@ -105,16 +156,36 @@ def main() -> None:
     parser.add_argument("--formats", default="batched,single")
     parser.add_argument("--bootstrap", help="use this broker instead of starting one")
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument(
+        "--core-only", action="store_true",
+        help="only the in-process core measurement (CPU time), no broker or worker",
+    )  # fmt: skip
+    parser.add_argument("--core-seconds", type=float, default=3.0)
+    parser.add_argument(
+        "--synthetic-benign", type=int, default=0,
+        help="learn the baseline from this many generated benign flows (fills 256 references)",
+    )  # fmt: skip
     args = parser.parse_args()
     args.score_inline = False
     print(describe())
     x, y, files = load_rows(args.data)
     print(f"data: {len(x):,} real CICIoT2023 rows, {len(np.unique(y))} labels, {len(files)} files")
-    with tempfile.TemporaryDirectory(prefix="iotad-bench-") as name, broker(args.bootstrap) as bs:
+    with tempfile.TemporaryDirectory(prefix="iotad-bench-") as name:
         tmp = Path(name)
-        print(f"broker: {bs}")
         bundle = bench_bundle(x, y, files, tmp)
-        baseline = learn_bench_baseline(x, y, tmp)
+        baseline = learn_bench_baseline(x, y, tmp, args.synthetic_benign)
+        core_cpu(x, y, bundle, baseline, args.core_seconds)
+        if not args.core_only:
+            measure_worker(args, x, y, bundle, baseline, tmp)
+
+
+def measure_worker(
+    args: argparse.Namespace, x: np.ndarray, y: np.ndarray, bundle: Path, baseline: Path,
+    tmp: Path,
+) -> None:  # fmt: skip
+    """The worker off vs on, on a broker (started here unless ``--bootstrap``)."""
+    with broker(args.bootstrap) as bs:
+        print(f"broker: {bs}")
         for fmt in args.formats.split(","):
             batched = fmt.strip() == "batched"
 
