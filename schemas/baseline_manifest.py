@@ -21,7 +21,8 @@ from iotad.schemas.manifest import BundleFiles, InputSpec, ParityResult, Sha256
 ANOMALOUS = "anomalous"
 NORMAL = "normal"
 
-GatewayId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+#: As in flow messages (``gateway_id``): any 1-128 characters.
+GatewayId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class _Part(BaseModel):

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from iotad.baseline.export import BaselineConfig, learn_baseline
+from iotad.baseline.export import BaselineConfig, learn_baseline, safe_name
 from iotad.schemas.features import LAYOUT_FEATURES
 from iotad.settings import BaselineSettings
 from iotad.stream.baseline_state import BaselineStore
@@ -123,7 +123,7 @@ class BaselineLearner:
             layout=spec.layout,
             config=baseline_config(self.settings),
             source=f"worker online learning: first {len(rows)} flows of gateway {gateway}",
-            dest_root=self.out_dir / _safe(gateway),
+            dest_root=self.out_dir / safe_name(gateway),
         )
         loaded = load_gateway_baseline(dest, spec)
         self.store.record(
@@ -174,11 +174,6 @@ class BaselineLearner:
     def close(self) -> None:
         """Stop the fitting thread (a fit in progress is abandoned)."""
         self._executor.shutdown(wait=False, cancel_futures=True)
-
-
-def _safe(gateway: str) -> str:
-    """A gateway id as a directory name (ids are ``[A-Za-z0-9._:-]``; ':' is replaced)."""
-    return gateway.replace(":", "_").replace("/", "_")
 
 
 __all__ = ["BaselineLearner", "baseline_config"]

@@ -10,6 +10,7 @@ through the worker's own path (:func:`~iotad.schemas.baseline_bundle.open_baseli
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -52,6 +53,18 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             found[name] = "absent"
     return found
+
+
+def safe_name(gateway_id: str) -> str:
+    """A gateway id as a bundle name or directory name: characters other than letters, digits,
+    ``.``, ``_`` and ``-`` become ``-``.
+
+    Examples
+    --------
+    >>> safe_name("ward 3/gw:1")
+    'ward-3-gw-1'
+    """
+    return re.sub(r"[^A-Za-z0-9._-]", "-", gateway_id).lstrip(".") or "gateway"
 
 
 def split_learning(
@@ -154,7 +167,7 @@ def learn_baseline(
     onnx_bytes = knn_to_onnx(model)
     created = datetime.now(UTC)
     version = version or f"{created:%Y%m%dT%H%M%SZ}-{hashlib.sha256(onnx_bytes).hexdigest()[:8]}"
-    name = f"baseline-{gateway_id}".replace(":", "-")
+    name = f"baseline-{safe_name(gateway_id)}"
     every = np.concatenate([fitting, held_back])
     parity, served = _parity(model, onnx_bytes, every, threshold.value, f"{name}@{version}")
     if not parity.passed:
@@ -212,4 +225,4 @@ def learn_baseline(
     return dest, manifest
 
 
-__all__ = ["BaselineConfig", "learn_baseline", "split_learning"]
+__all__ = ["BaselineConfig", "learn_baseline", "safe_name", "split_learning"]

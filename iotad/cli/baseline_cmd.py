@@ -62,7 +62,7 @@ def learn(
     for --target-far false alerts on benign flows. The bundle is verified (ONNX against the
     native model, canary rows) before it is written.
     """
-    from iotad.baseline.export import learn_baseline
+    from iotad.baseline.export import learn_baseline, safe_name
     from iotad.schemas.features import FeatureLayout
     from iotad.stream.baseline_learning import baseline_config
     from iotad.stream.baseline_sources import csv_learning_rows, topic_learning_rows
@@ -88,7 +88,7 @@ def learn(
     skipped = ", ".join(f"{k} {v:,}" for k, v in sorted(rows.skipped.items())) or "none"
     console.status(f"{len(rows.values):,} learning flows from {rows.source} (left out: {skipped})")
     version = out.name if out is not None else None
-    root = out.parent if out is not None else Path("models/baselines") / gateway
+    root = out.parent if out is not None else Path("models/baselines") / safe_name(gateway)
     dest, manifest = learn_baseline(
         rows.values,
         gateway_id=gateway,

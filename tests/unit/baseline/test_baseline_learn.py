@@ -106,3 +106,12 @@ def test_a_classifier_bundle_is_not_a_baseline(tmp_path: Path) -> None:
         load_baseline(tmp_path / "clf")
     with pytest.raises(ModelLoadError, match="no manifest.json"):
         bundle_kind(tmp_path)
+
+
+def test_any_gateway_id_gets_a_valid_bundle_name(tmp_path: Path) -> None:
+    dest, manifest = learn_baseline(
+        _benign(60), gateway_id="ward 3/gw:1", layout=FeatureLayout.CIC39,
+        config=BaselineConfig(), source="synthetic", dest_root=tmp_path, version="1",
+    )  # fmt: skip
+    assert manifest.gateway_id == "ward 3/gw:1" and manifest.name == "baseline-ward-3-gw-1"
+    assert load_gateway_baseline(dest).baseline.gateway_id == "ward 3/gw:1"

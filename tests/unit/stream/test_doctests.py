@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "iotad.baseline.export",
     "iotad.baseline.fit",
     "iotad.stream.core.alert",
     "iotad.stream.core.dead_letter",
