@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Reinstall whenever pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: install lint test demo clean
+.PHONY: install system-deps lint test demo clean
 
 $(STAMP): pyproject.toml
 	@echo "==> creating $(VENV) and installing iotad with all extras (first time: a few minutes)"
@@ -15,7 +15,16 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-install: $(STAMP)
+# System packages the project needs: tcpdump and libpcap (packet capture, bench/capture_throughput.py).
+# Installed with apt-get when missing (as root; otherwise through sudo).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+system-deps:
+	@command -v tcpdump >/dev/null 2>&1 && dpkg -s libpcap0.8 >/dev/null 2>&1 || { \
+	  echo "==> installing tcpdump and libpcap0.8 (apt-get)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq tcpdump libpcap0.8; }
+
+install: system-deps $(STAMP)
 
 lint: install
 	$(BIN)/ruff check .

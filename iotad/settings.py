@@ -9,16 +9,25 @@ arguments; nothing reads configuration at import time.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -39,6 +48,20 @@ def _default_cache_home() -> Path:
 
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _path_list(value: Any) -> Any:
+    """A JSON list, or paths separated by ``os.pathsep`` (like ``PATH``), from a string."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        return json.loads(text)
+    return [part for part in text.split(os.pathsep) if part]
+
+
+#: Paths from TOML/JSON lists, or from one string: ``a.pub:b.pub`` or ``["a.pub", "b.pub"]``.
+PathList = Annotated[tuple[Path, ...], NoDecode]
 
 
 class KafkaSettings(_Section):
@@ -93,6 +116,7 @@ class TopicSettings(_Section):
     alerts: str = "iotad.alerts"
     dead_letters: str = "iotad.flows.dlq"
     models: str = "iotad.models"
+    incidents: str = "iotad.incidents"
     partitions: int = Field(default=4, ge=1)
     per_category_alerts: bool = False
 
@@ -163,11 +187,44 @@ class StreamSettings(_Section):
     # Per-class thresholds for the served classifier (calibration.v1 JSON, docs/baseline.md);
     # applied only to the bundle it names, for gateways without a baseline.
     calibration: Path | None = None
+    # Bundles must be signed by one of these Ed25519 public keys (PEM files, or folders whose
+    # *.pub files all count; re-read at every load, so a key dropped into a folder counts at the
+    # next hot swap). See docs/models.md, "Signed bundles".
+    trusted_keys: PathList = ()
+    # Serve bundles without a trusted signature (never one with a bad signature): for
+    # development only; the worker logs a warning and sets iotad_model_unsigned to 1.
+    allow_unsigned_bundles: bool = False
+
+    @field_validator("trusted_keys", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        return _path_list(value)
 
     @property
     def baseline_dir(self) -> Path:
         """Where the worker writes the baselines it learns."""
         return self.baseline.dir or Path(self.state_dir) / "baselines"
+
+
+class IncidentSettings(_Section):
+    """Aggregation of alerts into incidents (docs/incidents.md)."""
+
+    enabled: bool = True
+    # Rates (alerts per minute, and the peak) are measured over this sliding window.
+    window_s: float = Field(default=60.0, ge=1, le=86_400)
+    # An incident with no new alert for this long is closed.
+    quiet_s: float = Field(default=120.0, gt=0, le=86_400)
+    # At most one `updated` event per incident per this interval, however many alerts arrive.
+    update_every_s: float = Field(default=30.0, gt=0, le=86_400)
+    # How often the timer closes quiet incidents and sends pending updates.
+    tick_s: float = Field(default=1.0, gt=0, le=60)
+    # Open incidents one worker keeps; a new one beyond this closes the least recently seen.
+    max_open: int = Field(default=10_000, ge=1)
+    # Distinct source, target and device hosts counted per incident (space-saving counters).
+    max_hosts: int = Field(default=64, ge=1, le=10_000)
+    # Hosts listed in top_sources / top_targets / top_devices, and alert ids kept as examples.
+    top_hosts: int = Field(default=5, ge=1, le=100)
+    sample_alerts: int = Field(default=5, ge=1, le=100)
 
 
 class ReplaySettings(_Section):
@@ -178,6 +235,22 @@ class ReplaySettings(_Section):
     # Flows per iotad.flow_batch.v1 envelope; 0 or 1 sends one iotad.flow.v1 message per flow.
     batch: int = Field(default=0, ge=0, le=100_000)
     linger_ms: int = Field(default=5, ge=0)
+
+
+class CaptureSettings(_Section):
+    """Defaults of ``iotad capture`` (docs/capture.md)."""
+
+    gateway_id: str = "gw-capture"
+    layout: Literal["cic39", "cic46"] = "cic39"
+    # Packets per feature window (CIC's `Number`: 10 in most captures, 100 for the floods).
+    window: int = Field(default=10, ge=1, le=10_000)
+    # Windows per iotad.flow_batch.v1 envelope on the flows topic.
+    batch: int = Field(default=100, ge=2, le=100_000)
+    chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
+    # 46-column layout only: flows idle this long (capture time) are forgotten; at most
+    # max_flows are tracked (the least recently seen are dropped first).
+    flow_idle_timeout_s: float = Field(default=120.0, gt=0)
+    max_flows: int = Field(default=100_000, ge=1)
 
 
 class OfflineSettings(_Section):
@@ -204,6 +277,8 @@ class OfflineSettings(_Section):
     # export refuses a forest whose ONNX graph would be larger than this (estimated first):
     # building and checking it takes several times its size in memory.
     max_forest_onnx_mb: float = Field(default=1000.0, gt=0)
+    # Export signs every bundle with this Ed25519 private key (``iotad models keygen``).
+    signing_key: Path | None = None
 
 
 class DemoSettings(_Section):
@@ -247,7 +322,9 @@ class Settings(BaseSettings):
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
     topics: TopicSettings = TopicSettings()
     stream: StreamSettings = Field(default_factory=StreamSettings)
+    incidents: IncidentSettings = IncidentSettings()
     replay: ReplaySettings = ReplaySettings()
+    capture: CaptureSettings = CaptureSettings()
     offline: OfflineSettings = OfflineSettings()
     demo: DemoSettings = DemoSettings()
 
@@ -303,20 +380,8 @@ def config_files_from_env(explicit: Sequence[Path] = ()) -> tuple[Path, ...]:
     return files
 
 
-def _flatten(prefix: str, values: Mapping[str, Any]) -> dict[str, str]:
-    """``{"a": {"b": 1}}`` → ``{PREFIX__A__B: "1"}`` (None left out, booleans lower-case)."""
-    flat: dict[str, str] = {}
-    for name, value in values.items():
-        key = f"{prefix}__{name.upper()}"
-        if isinstance(value, Mapping):
-            flat.update(_flatten(key, value))
-        elif value is not None:
-            flat[key] = str(value).lower() if isinstance(value, bool) else str(value)
-    return flat
-
-
 def child_environment(
-    settings: Settings, sections: Sequence[str] = ("kafka", "topics", "stream")
+    settings: Settings, sections: Sequence[str] = ("kafka", "topics", "stream", "incidents")
 ) -> dict[str, str]:
     """The environment for a child ``iotad`` process that must see exactly these settings.
 
@@ -325,9 +390,16 @@ def child_environment(
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
     for section in sections:
-        env.update(
-            _flatten(f"{ENV_PREFIX}{section.upper()}", getattr(settings, section).model_dump())
-        )
+        for name, value in getattr(settings, section).model_dump(mode="json").items():
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                text = str(value).lower()
+            elif isinstance(value, list | dict):
+                text = json.dumps(value)
+            else:
+                text = str(value)
+            env[f"{ENV_PREFIX}{section.upper()}__{name.upper()}"] = text
     env[f"{ENV_PREFIX}LOG_LEVEL"] = settings.log_level
     env[f"{ENV_PREFIX}LOG_FORMAT"] = settings.log_format
     return env
@@ -375,7 +447,9 @@ def load_settings(
 __all__ = [
     "BaselineSettings",
     "BrokerSettings",
+    "CaptureSettings",
     "DemoSettings",
+    "IncidentSettings",
     "KafkaSettings",
     "OfflineSettings",
     "ReplaySettings",

@@ -35,6 +35,7 @@ from iotad.offline.config import DataConfig, ExportConfig, KerasConfig, SklearnC
 from iotad.offline.scheduler import DaskExecutor, LocalScheduler
 from iotad.offline.types import ModelKind, Protocol
 from iotad.schemas.features import FeatureLayout
+from iotad.schemas.keys import SigningKey
 from iotad.schemas.labels import CategoryMapName, Task
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,8 @@ class RunRequest:
     sklearn: SklearnConfig = field(default_factory=SklearnConfig)
     keras: KerasConfig = field(default_factory=KerasConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    # Signs every exported bundle (offline.signing_key), when given.
+    signer: SigningKey | None = None
     command: str = ""
 
 

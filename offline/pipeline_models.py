@@ -32,7 +32,9 @@ from iotad.offline.pipeline import RunContext, Stage, StageOutcome
 from iotad.offline.pipeline_data import PreparedData, TaskData
 from iotad.offline.stages.evaluate import evaluation_to_dict, held_out_scores
 from iotad.offline.types import ModelEvaluation, ModelKind, TaskDataset, TrainedModel
+from iotad.schemas.keys import SigningKey
 from iotad.schemas.labels import Task
+from iotad.schemas.manifest import MANIFEST_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +197,7 @@ def _export(
     from iotad.schemas.bundle import load_bundle
 
     request = context.request
+    signer = request.signer
     version = bundle_version(request.protocol, train_sha)
     kind = evaluation.kind
     dest = bundle_root(context, data.paths.base) / f"task{int(dataset.task)}" / kind.value
@@ -203,10 +206,12 @@ def _export(
     def build(temp: Path) -> StageOutcome:
         if dest.exists():  # the same version is already there: it must still verify
             manifest = load_bundle(dest).manifest
+            if signer is not None:
+                ensure_signed(dest, signer)
         else:
             expected, _ = model.scored(dataset)
             manifest = export_bundle(
-                dataset, model.get(), evaluation, dest, request.export, expected
+                dataset, model.get(), evaluation, dest, request.export, expected, signer
             )
         report = {
             "bundle": str(dest),
@@ -219,9 +224,20 @@ def _export(
 
     key = f"{request.protocol}/task{int(dataset.task)}/{kind.value}"
     directory = data.paths.model(Stage.EXPORT, dataset.task, kind.value)
-    config = config_hash({"export": request.export.model_dump(), "dest": str(dest)})
+    signing = {} if signer is None else {"signed_by": signer.key_id}
+    config = config_hash({"export": request.export.model_dump(), "dest": str(dest), **signing})
     inputs = {"train": train_sha, "evaluate": evaluate_sha}
     context.runner.run(Stage.EXPORT, key, directory, config, inputs, build)
+
+
+def ensure_signed(bundle: Path, signer: SigningKey) -> None:
+    """Sign ``bundle`` with ``signer`` unless it already carries a valid signature by it."""
+    from iotad.schemas.signing import SignatureState, check_signature, sign_bundle
+
+    raw = (bundle / MANIFEST_FILE).read_bytes()
+    if check_signature(bundle, raw, (signer.public,)).state is not SignatureState.SIGNED:
+        sign_bundle(bundle, signer)
+        logger.info("signed %s with key %s", bundle, signer.key_id)
 
 
 def evaluation_from_json(value: dict[str, Any]) -> ModelEvaluation:

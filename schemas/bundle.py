@@ -1,6 +1,7 @@
 """Read, verify and write model bundles (layout: :mod:`iotad.schemas.manifest`).
 
-* :func:`load_bundle` reads a bundle and checks every file against the manifest's sha256.
+* :func:`load_bundle` reads a bundle and checks every file against the manifest's sha256 (and,
+  given a :class:`~iotad.schemas.signing.TrustPolicy`, the manifest's signature first).
 * :func:`open_session` builds an onnxruntime session and checks the bundle's canary rows
   reproduce their recorded outputs through scaler, mask and model; only then may it serve.
 * :func:`write_bundle` writes a bundle atomically (a temporary directory renamed when complete).
@@ -24,6 +25,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ValidationError
 
 from iotad.errors import ModelLoadError
+from iotad.schemas.keys import SigningKey
 from iotad.schemas.manifest import (
     MANIFEST_FILE,
     BundleFiles,
@@ -33,6 +35,7 @@ from iotad.schemas.manifest import (
     ScalerFile,
 )
 from iotad.schemas.outputs import class_scores
+from iotad.schemas.signing import SignatureCheck, TrustPolicy, sign_manifest, write_signature
 from iotad.schemas.transform import FeatureTransform
 
 
@@ -54,6 +57,8 @@ class Bundle:
     transform: FeatureTransform
     canary: CanaryFile
     model_bytes: bytes
+    #: The signature check, when the bundle was loaded with a trust policy.
+    signature: SignatureCheck | None = None
 
     @property
     def model_sha256(self) -> str:
@@ -64,12 +69,18 @@ class Bundle:
 M = TypeVar("M", bound=BaseModel)
 
 
-def parse_file(model: type[M], path: Path) -> M:
-    """Read and validate one bundle JSON file; a clear :class:`ModelLoadError` if it is not."""
+def _read(path: Path) -> bytes:
     try:
-        return model.model_validate_json(path.read_bytes())
+        return path.read_bytes()
     except FileNotFoundError:
         raise ModelLoadError(f"bundle file missing: {path}") from None
+    except OSError as exc:
+        raise ModelLoadError(f"cannot read bundle file {path}: {exc}") from exc
+
+
+def _parse(model: type[M], path: Path, data: bytes) -> M:
+    try:
+        return model.model_validate_json(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(root)"
@@ -78,10 +89,20 @@ def parse_file(model: type[M], path: Path) -> M:
         ) from exc
 
 
+def parse_file(model: type[M], path: Path) -> M:
+    """Read and validate one bundle JSON file; a clear :class:`ModelLoadError` if it is not."""
+    return _parse(model, path, _read(path))
+
+
 def verify_files(path: Path, reference: str, sha256: Mapping[str, str]) -> None:
-    """Raise :class:`ModelLoadError` unless every file in ``sha256`` exists with that sha256."""
+    """Raise :class:`ModelLoadError` unless every file in ``sha256`` is a file of the bundle
+    folder with that sha256."""
     for name, expected in sha256.items():
         file = path / name
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise ModelLoadError(
+                f"bundle {reference}: the manifest names {name!r}, not a file of the bundle folder"
+            )
         if not file.is_file():
             raise ModelLoadError(f"bundle {reference}: file {name} is missing")
         actual = sha256_file(file)
@@ -105,24 +126,52 @@ def read_parts(
     return FeatureTransform.from_files(scaler, mask), parse_file(CanaryFile, path / files.canary)
 
 
-def load_bundle(path: Path) -> Bundle:
+def load_bundle(path: Path, trust: TrustPolicy | None = None) -> Bundle:
     """Read the bundle at ``path`` and verify every file's sha256 and internal consistency.
+
+    Every file is read once and checked and parsed from the same bytes, so a file swapped while
+    the bundle loads cannot slip past its checksum. With ``trust``, the manifest's signature is
+    checked first, before anything else of the bundle is read.
 
     Raises
     ------
     ModelLoadError
-        for a missing or malformed file, a checksum mismatch, or a scaler/mask that does not fit
-        the manifest's input layout.
+        for a refused signature, a missing or malformed file, a checksum mismatch, or a
+        scaler/mask that does not fit the manifest's input layout.
     """
     path = Path(path)
     if not path.is_dir():
         raise ModelLoadError(f"not a bundle directory: {path}")
-    manifest = parse_file(BundleManifest, path / MANIFEST_FILE)
-    verify_files(path, manifest.reference, manifest.sha256)
-    transform, canary = read_parts(
-        path, manifest.reference, manifest.files, manifest.input.raw_features
-    )
-    return Bundle(path, manifest, transform, canary, (path / manifest.files.model).read_bytes())
+    raw_manifest = _read(path / MANIFEST_FILE)
+    signature = trust.check(path, raw_manifest) if trust is not None else None
+    manifest = _parse(BundleManifest, path / MANIFEST_FILE, raw_manifest)
+    contents: dict[str, bytes] = {}
+    for name, expected in manifest.sha256.items():
+        file = path / name
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise ModelLoadError(
+                f"bundle {manifest.reference}: the manifest names {name!r}, not a file of the "
+                "bundle folder"
+            )
+        if not file.is_file():
+            raise ModelLoadError(f"bundle {manifest.reference}: file {name} is missing")
+        contents[name] = _read(file)
+        actual = hashlib.sha256(contents[name]).hexdigest()
+        if actual != expected:
+            raise ModelLoadError(
+                f"bundle {manifest.reference}: {name} has sha256 {actual[:12]}…, the manifest "
+                f"says {expected[:12]}… (file changed or corrupted)"
+            )
+    files = manifest.files
+    scaler = _parse(ScalerFile, path / files.scaler, contents[files.scaler])
+    mask = _parse(FeatureMaskFile, path / files.feature_mask, contents[files.feature_mask])
+    if scaler.features != manifest.input.raw_features:
+        raise ModelLoadError(
+            f"bundle {manifest.reference}: scaler features differ from the manifest's raw features"
+        )
+    transform = FeatureTransform.from_files(scaler, mask)
+    canary = _parse(CanaryFile, path / files.canary, contents[files.canary])
+    return Bundle(path, manifest, transform, canary, contents[files.model], signature)
 
 
 class BundleSession:
@@ -226,13 +275,15 @@ def write_bundle(
     feature_mask: FeatureMaskFile,
     canary: CanaryFile,
     metrics: Mapping[str, Any],
+    signer: SigningKey | None = None,
     manifest_type: type[M] = BundleManifest,  # type: ignore[assignment]
 ) -> M:
     """Write a complete bundle to ``dest`` atomically and return its manifest.
 
     ``manifest_fields`` are every field of ``manifest_type`` (:class:`BundleManifest`, or
     :class:`~iotad.schemas.baseline_manifest.BaselineManifest` for a gateway baseline) except
-    ``files`` and ``sha256``, which are filled in here. ``dest`` must not exist yet.
+    ``files`` and ``sha256``, which are filled in here. ``dest`` must not exist yet. With
+    ``signer``, ``manifest.sig`` is written too, before the bundle appears at ``dest``.
     """
     dest = Path(dest)
     if dest.exists():
@@ -255,7 +306,10 @@ def write_bundle(
             manifest = manifest_type(**{**manifest_fields, "files": files, "sha256": sha})
         except ValidationError as exc:
             raise ModelLoadError(f"invalid bundle manifest: {exc}") from exc
-        (staging / MANIFEST_FILE).write_bytes(_dump(manifest))
+        raw_manifest = _dump(manifest)
+        (staging / MANIFEST_FILE).write_bytes(raw_manifest)
+        if signer is not None:
+            write_signature(staging, sign_manifest(raw_manifest, signer))
         staging.replace(dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

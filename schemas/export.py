@@ -16,8 +16,10 @@ from pydantic import BaseModel
 from iotad.schemas.baseline_manifest import BaselineManifest
 from iotad.schemas.calibration import CalibrationFile
 from iotad.schemas.control import ModelControl
+from iotad.schemas.incidents import Incident
 from iotad.schemas.manifest import BundleManifest
 from iotad.schemas.messages import Alert, DeadLetter, Flow, FlowBatch
+from iotad.schemas.signing import BundleSignature
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -27,10 +29,12 @@ SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "flow.v1.json": Flow,
     "flow_batch.v1.json": FlowBatch,
     "alert.v1.json": Alert,
+    "incident.v1.json": Incident,
     "dead_letter.v1.json": DeadLetter,
     "bundle_manifest.v1.json": BundleManifest,
     "baseline_manifest.v1.json": BaselineManifest,
     "calibration.v1.json": CalibrationFile,
+    "bundle_signature.v1.json": BundleSignature,
     "model_control.v1.json": ModelControl,
 }
 

@@ -3,6 +3,8 @@
 The tail reads without a consumer group: it assigns itself every partition of the topics and
 starts at their end (only new alerts) or, with ``from_beginning``, at their start. Messages that
 are not valid ``iotad.alert.v1`` JSON are reported with topic/partition/offset and skipped.
+With ``--incidents`` the same loop follows the incidents topic and hands on each valid
+:class:`~iotad.schemas.incidents.Incident` event instead.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from iotad.broker.admin import require_listener
 from iotad.errors import BrokerError, ConfigError
+from iotad.schemas.incidents import Incident
 from iotad.schemas.labels import Category
 from iotad.schemas.messages import Alert
 from iotad.settings import Settings
@@ -26,6 +30,9 @@ from iotad.settings import Settings
 logger = logging.getLogger(__name__)
 
 _POLL_MS = 200
+
+#: What a tail hands on: an alert, or an incident event (both carry a category).
+Shown = TypeVar("Shown", Alert, Incident)
 
 
 @dataclass(frozen=True)
@@ -89,8 +96,20 @@ def alert_topics(settings: Settings, categories: frozenset[Category]) -> tuple[s
 
 def decode_alert(value: bytes) -> Alert | str:
     """The alert, or why the bytes are not a valid ``iotad.alert.v1`` message."""
+    return _decode(Alert, value)
+
+
+def decode_incident(value: bytes) -> Incident | str:
+    """The incident event, or why the bytes are not a valid ``iotad.incident.v1`` message."""
+    return _decode(Incident, value)
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _decode(model: type[ModelT], value: bytes) -> ModelT | str:
     try:
-        return Alert.model_validate_json(value)
+        return model.model_validate_json(value)
     except ValidationError as exc:
         errors = exc.errors()
         shown = "; ".join(
@@ -115,6 +134,49 @@ def tail_alerts(
     BrokerError
         when the broker cannot be reached or a topic does not exist.
     """
+    return tail_messages(
+        settings, options, decode_alert, on_alert, on_invalid, stop=stop, on_ready=on_ready
+    )
+
+
+def tail_incidents(
+    settings: Settings,
+    options: TailOptions,
+    on_incident: Callable[[Incident, AlertRecord], None],
+    on_invalid: Callable[[str, AlertRecord], None],
+    *,
+    stop: threading.Event | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> TailSummary:
+    """Follow the incidents topic (``options.topics``) like :func:`tail_alerts`.
+
+    Raises
+    ------
+    BrokerError
+        when the broker cannot be reached or the topic does not exist.
+    """
+    return tail_messages(
+        settings, options, decode_incident, on_incident, on_invalid, stop=stop, on_ready=on_ready
+    )
+
+
+def tail_messages(
+    settings: Settings,
+    options: TailOptions,
+    decode: Callable[[bytes], Shown | str],
+    on_message: Callable[[Shown, AlertRecord], None],
+    on_invalid: Callable[[str, AlertRecord], None],
+    *,
+    stop: threading.Event | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> TailSummary:
+    """Follow ``options.topics``, decode each message and hand on the valid ones.
+
+    Raises
+    ------
+    BrokerError
+        when the broker cannot be reached or a topic does not exist.
+    """
     stop = stop or threading.Event()
     consumer = _consumer(settings, options)
     summary = TailSummary()
@@ -126,7 +188,10 @@ def tail_alerts(
             for records in consumer.poll(timeout_ms=_POLL_MS).values():
                 for record in records:
                     where = AlertRecord(record.topic, record.partition, record.offset)
-                    if _handle(record.value, where, options, summary, on_alert, on_invalid):
+                    shown = _handle(
+                        decode(record.value or b""), where, options, summary, on_message, on_invalid
+                    )
+                    if shown:
                         last_alert = time.monotonic()
                     if options.max_alerts is not None and summary.shown >= options.max_alerts:
                         summary.stopped_by = f"{options.max_alerts} alerts shown"
@@ -141,15 +206,14 @@ def tail_alerts(
 
 
 def _handle(
-    value: bytes | None,
+    alert: Shown | str,
     where: AlertRecord,
     options: TailOptions,
     summary: TailSummary,
-    on_alert: Callable[[Alert, AlertRecord], None],
+    on_alert: Callable[[Shown, AlertRecord], None],
     on_invalid: Callable[[str, AlertRecord], None],
 ) -> bool:
-    """Route one message; True when an alert was shown."""
-    alert = decode_alert(value or b"")
+    """Route one decoded message; True when it was shown."""
     if isinstance(alert, str):
         summary.invalid += 1
         on_invalid(alert, where)
@@ -210,6 +274,9 @@ __all__ = [
     "TailSummary",
     "alert_topics",
     "decode_alert",
+    "decode_incident",
     "parse_categories",
     "tail_alerts",
+    "tail_incidents",
+    "tail_messages",
 ]

@@ -2,7 +2,8 @@
 
 Nothing is created at import time. The app consumes the flows topic in the consumer group
 ``stream.app_id`` (N workers in that group share the partitions), scores with the model in its
-slot, follows the models topic for hot swaps, and serves ``/healthz``, ``/readyz`` and
+slot, folds the alerts into incidents (``incident_agent.py``, unless ``incidents.enabled`` is
+false), follows the models topic for hot swaps, and serves ``/healthz``, ``/readyz`` and
 ``/metrics`` on ``stream.web_host:stream.web_port``.
 """
 
@@ -19,10 +20,11 @@ from iotad.schemas.control import ModelControl
 from iotad.settings import Settings
 from iotad.stream.agents import register_scoring_agent
 from iotad.stream.control_listener import follow_control_topic
+from iotad.stream.incident_agent import IncidentService, register_incident_agent
 from iotad.stream.lag import refresh_lag, watch_event_loop
 from iotad.stream.loader import LoadedModel, startup_model
 from iotad.stream.runtime import WorkerRuntime
-from iotad.stream.topics import flows_topic
+from iotad.stream.topics import alerts_topic, flows_topic
 from iotad.stream.web import register_web
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ class WorkerApp(faust.App):
     """A Faust app that also holds the worker's :class:`WorkerRuntime` (tests read it)."""
 
     iotad_runtime: WorkerRuntime
+    iotad_incidents: IncidentService | None
 
 
 def faust_config(settings: Settings) -> dict[str, Any]:
@@ -83,6 +86,11 @@ def create_app(
     app = WorkerApp(settings.stream.app_id, loop=loop, **faust_config(settings))
     app.iotad_runtime = runtime
     register_scoring_agent(app, runtime, flows_topic(app, runtime.topics))
+    app.iotad_incidents = (
+        register_incident_agent(app, runtime, alerts_topic(app, runtime.topics))
+        if settings.incidents.enabled
+        else None
+    )
     register_web(app, runtime)
 
     async def reply(event: ModelControl) -> None:

@@ -1,5 +1,7 @@
 """Load a bundle for serving, with every check the worker makes before a model may score.
 
+0. The manifest is signed by a key in ``stream.trusted_keys`` (:mod:`iotad.schemas.signing`);
+   an unsigned bundle serves only with ``stream.allow_unsigned_bundles``, loudly.
 1. ``load_bundle``: every file matches the manifest's sha256; scaler and mask fit the layout.
 2. ``open_session``: the ONNX graph loads and its canary rows reproduce their recorded outputs
    through scaler, mask and model.
@@ -13,10 +15,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from iotad.errors import ModelLoadError
+from iotad.errors import ConfigError, ModelLoadError
 from iotad.schemas.bundle import load_bundle, open_session, parse_file
 from iotad.schemas.calibration import CalibrationFile
+from iotad.schemas.keys import load_trusted_keys
 from iotad.schemas.manifest import BundleManifest
+from iotad.schemas.signing import SignatureCheck, SignatureState, TrustPolicy
 from iotad.settings import StreamSettings
 from iotad.stream.core.model import ServingModel, serving_model
 from iotad.stream.core.types import FeatureSpec
@@ -32,6 +36,23 @@ class LoadedModel:
     path: Path
     manifest: BundleManifest
     serving: ServingModel
+    signature: SignatureCheck = SignatureCheck(SignatureState.UNSIGNED)
+
+    @property
+    def signed_by(self) -> str | None:
+        """The id of the trusted key that signed the bundle; ``None`` when it serves unsigned."""
+        return self.signature.key_id if self.signature.state is SignatureState.SIGNED else None
+
+
+def trust_policy(stream: StreamSettings) -> TrustPolicy:
+    """The signature policy of ``stream``: its trusted keys, read now, and the unsigned switch.
+
+    Raises
+    ------
+    ConfigError
+        if a configured key file is missing or not an Ed25519 public key.
+    """
+    return TrustPolicy(load_trusted_keys(stream.trusted_keys), stream.allow_unsigned_bundles)
 
 
 def check_compatible(candidate: FeatureSpec, serving: FeatureSpec, reference: str) -> None:
@@ -83,7 +104,11 @@ def calibrated_thresholds(
 
 
 def load_model(
-    path: Path, stream: StreamSettings, *, serving_spec: FeatureSpec | None = None
+    path: Path,
+    stream: StreamSettings,
+    *,
+    serving_spec: FeatureSpec | None = None,
+    trust: TrustPolicy | None = None,
 ) -> LoadedModel:
     """Load and verify the bundle at ``path`` for serving.
 
@@ -92,16 +117,34 @@ def load_model(
     path
         the bundle directory.
     stream
-        the worker's settings (confidence threshold, top-k).
+        the worker's settings (confidence threshold, top-k, trusted keys).
     serving_spec
         the features of the model being replaced, if any; the new bundle must take the same set.
+    trust
+        the signature policy (default: :func:`trust_policy` of ``stream``, keys read now).
 
     Raises
     ------
     ModelLoadError
-        with the reason, for any failed check.
+        with the reason, for any failed check (a key file that cannot be read included).
     """
-    bundle = load_bundle(Path(path))
+    if trust is None:
+        try:
+            trust = trust_policy(stream)
+        except ConfigError as exc:
+            raise ModelLoadError(
+                f"cannot check the signature of {path}: {exc.message}", hint=exc.hint
+            ) from exc
+    bundle = load_bundle(Path(path), trust)
+    signature = bundle.signature or SignatureCheck(SignatureState.UNSIGNED)
+    if signature.state is not SignatureState.SIGNED:
+        logger.warning(
+            "UNSIGNED BUNDLE ACCEPTED: %s is %s; it serves only because "
+            "stream.allow_unsigned_bundles is true, and anyone who can write its folder can "
+            "change the model",
+            path,
+            signature.describe(),
+        )
     session = open_session(bundle)
     serving = serving_model(
         session,
@@ -113,7 +156,7 @@ def load_model(
     )
     if serving_spec is not None:
         check_compatible(serving.spec, serving_spec, bundle.manifest.reference)
-    return LoadedModel(Path(path), bundle.manifest, serving)
+    return LoadedModel(Path(path), bundle.manifest, serving, signature)
 
 
 def startup_model(stream: StreamSettings, configured: Path | None = None) -> LoadedModel:
@@ -127,6 +170,8 @@ def startup_model(stream: StreamSettings, configured: Path | None = None) -> Loa
     ------
     ModelLoadError
         if no candidate exists or none verifies, with each candidate's reason.
+    ConfigError
+        if a trusted key file cannot be read.
     """
     candidates: list[tuple[str, Path]] = []
     store = ActiveBundleStore(stream.state_dir)
@@ -146,10 +191,11 @@ def startup_model(stream: StreamSettings, configured: Path | None = None) -> Loa
             hint="pass --bundle models/<task>/<model>/<version>, set IOTAD_STREAM__BUNDLE, "
             "or run `iotad models promote PATH`",
         )
+    trust = trust_policy(stream)  # a key file that cannot be read stops the start-up here
     failures: list[str] = []
     for origin, path in candidates:
         try:
-            loaded = load_model(path, stream)
+            loaded = load_model(path, stream, trust=trust)
         except ModelLoadError as exc:
             logger.error("cannot serve the %s bundle %s: %s", origin, path, exc.message)
             failures.append(f"{origin} bundle {path}: {exc.message}")
@@ -169,4 +215,5 @@ __all__ = [
     "check_compatible",
     "load_model",
     "startup_model",
+    "trust_policy",
 ]

@@ -7,6 +7,7 @@ observations in one call instead of one locked call per flow.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -83,6 +84,91 @@ class ConsumerLagCollector(Collector):
         for (topic, partition), lag in sorted(self._source().items()):
             family.add_metric([topic, str(partition)], float(lag))
         yield family
+
+
+class RecentRate(Collector):
+    """A gauge of how many events happened in the last ``span_s`` seconds (per-second buckets)."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        span_s: int = 60,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.name = name
+        self.documentation = documentation
+        self._span = span_s
+        self._clock = clock
+        self._buckets: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def add(self, n: int = 1) -> None:
+        """Count ``n`` events now."""
+        if n <= 0:
+            return
+        second = int(self._clock())
+        with self._lock:
+            self._buckets[second] = self._buckets.get(second, 0) + n
+            if len(self._buckets) > 2 * self._span:
+                self._prune(second)
+
+    def value(self) -> int:
+        """Events in the last ``span_s`` seconds."""
+        with self._lock:
+            self._prune(int(self._clock()))
+            return sum(self._buckets.values())
+
+    def _prune(self, second: int) -> None:
+        for old in [b for b in self._buckets if b <= second - self._span]:
+            del self._buckets[old]
+
+    def collect(self) -> Iterator[Metric]:
+        """The count as a gauge."""
+        family = GaugeMetricFamily(self.name, self.documentation)
+        family.add_metric([], float(self.value()))
+        yield family
+
+
+class IncidentMetrics:
+    """The incident agent's metrics (in the worker's registry)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        r = registry
+        self.events = Counter(
+            "iotad_incident_events",
+            "Incident events published, by event (opened, updated, closed) and category.",
+            ["event", "category"],
+            registry=r,
+        )
+        self.evicted = Counter(
+            "iotad_incidents_evicted",
+            "Incidents closed early because incidents.max_open were open, by category.",
+            ["category"],
+            registry=r,
+        )
+        self.open = Gauge("iotad_incidents_open", "Incidents open on this worker.", registry=r)
+        self.alerts = Counter(
+            "iotad_incident_alerts",
+            "Alerts read by the incident agent, by outcome: folded; skipped (re-read after a "
+            "restart, already counted); invalid (not an iotad.alert.v1 message).",
+            ["outcome"],
+            registry=r,
+        )
+        self.restore_errors = Counter(
+            "iotad_incident_restore_errors",
+            "Stored incident states that could not be read back from the table (dropped).",
+            registry=r,
+        )
+        self.alerts_per_minute = RecentRate(
+            "iotad_alerts_per_minute",
+            "Alerts the incident agent read in the last 60 s (compare iotad_incidents_per_minute).",
+        )
+        self.incidents_per_minute = RecentRate(
+            "iotad_incidents_per_minute", "Incident messages published in the last 60 s."
+        )
+        r.register(self.alerts_per_minute)
+        r.register(self.incidents_per_minute)
 
 
 class WorkerMetrics:
@@ -194,6 +280,12 @@ class WorkerMetrics:
             "iotad_baseline_seconds", "Baseline scoring time per batch.", SCORING_BUCKETS
         )
         r.register(self.baseline_seconds)
+        self.model_unsigned = Gauge(
+            "iotad_model_unsigned",
+            "1 while the model in service has no trusted signature (served only because "
+            "stream.allow_unsigned_bundles is true), else 0.",
+            registry=r,
+        )
         self.model_swaps = Counter(
             "iotad_model_swaps",
             "Model-control requests handled, by outcome (activated, refused).",
@@ -205,10 +297,17 @@ class WorkerMetrics:
             "Flows-topic partitions assigned to this worker.",
             registry=r,
         )
+        self.incidents = IncidentMetrics(r)
 
     def exposition(self) -> bytes:
         """The Prometheus text format of every metric."""
         return bytes(generate_latest(self.registry))
 
 
-__all__ = ["BatchHistogram", "ConsumerLagCollector", "WorkerMetrics"]
+__all__ = [
+    "BatchHistogram",
+    "ConsumerLagCollector",
+    "IncidentMetrics",
+    "RecentRate",
+    "WorkerMetrics",
+]

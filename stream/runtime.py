@@ -155,7 +155,8 @@ class WorkerRuntime:
                 m.baseline_learning_flows.labels(gateway=gateway).set(count)
 
     def show_model(self, loaded: LoadedModel) -> None:
-        """Publish the model in service on ``/metrics`` (``iotad_model_info``)."""
+        """Publish the model in service on ``/metrics`` (``iotad_model_info``, with the key that
+        signed it, and ``iotad_model_unsigned``)."""
         ref = loaded.serving.model
         self.metrics.model.info(
             {
@@ -164,8 +165,10 @@ class WorkerRuntime:
                 "sha256": ref.sha256,
                 "task": str(loaded.manifest.task),
                 "path": str(loaded.path),
+                "signed_by": loaded.signed_by or "unsigned",
             }
         )
+        self.metrics.model_unsigned.set(0 if loaded.signed_by else 1)
 
     async def score(self, messages: list[InboundMessage], loaded: LoadedModel) -> BatchOutcome:
         """Run the scoring core on a batch (in the scoring thread when configured)."""

@@ -20,6 +20,7 @@ class WorkerTopics:
     dead_letters: str
     models: str
     per_category_alerts: bool
+    incidents: str = "iotad.incidents"
 
     @classmethod
     def from_settings(cls, topics: TopicSettings) -> WorkerTopics:
@@ -30,6 +31,7 @@ class WorkerTopics:
             dead_letters=topics.dead_letters,
             models=topics.models,
             per_category_alerts=topics.per_category_alerts,
+            incidents=topics.incidents,
         )
 
     def category_topic(self, category: Category) -> str:
@@ -38,7 +40,7 @@ class WorkerTopics:
 
     def required(self, categories: tuple[Category, ...] = ()) -> tuple[str, ...]:
         """Every topic that must exist before the worker starts."""
-        names = [self.flows, self.alerts, self.dead_letters, self.models]
+        names = [self.flows, self.alerts, self.dead_letters, self.models, self.incidents]
         if self.per_category_alerts:
             names.extend(self.category_topic(c) for c in categories if c is not Category.BENIGN)
         return tuple(dict.fromkeys(names))
@@ -46,6 +48,17 @@ class WorkerTopics:
 
 def missing_topics(settings: Settings, required: Sequence[str]) -> list[str]:
     """The ``required`` topics the broker does not have.
+
+    Raises
+    ------
+    BrokerError
+        if the broker cannot be reached.
+    """
+    return [t for t in required if t not in topic_partitions(settings, required)]
+
+
+def topic_partitions(settings: Settings, names: Sequence[str]) -> dict[str, int]:
+    """Partition counts of those of ``names`` the broker has.
 
     Raises
     ------
@@ -65,15 +78,30 @@ def missing_topics(settings: Settings, required: Sequence[str]) -> list[str]:
         raise broker_unreachable(settings.kafka.bootstrap_servers, exc) from exc
     try:
         existing = consumer.topics()
+        return {
+            name: len(consumer.partitions_for_topic(name) or ())
+            for name in names
+            if name in existing
+        }
     finally:
         consumer.close()
-    return [t for t in required if t not in existing]
 
 
 def flows_topic(app: Any, topics: WorkerTopics) -> Any:
     """The Faust topic of incoming flows: raw bytes in, decoded by the core (not by Faust)."""
     return app.topic(
         topics.flows, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+
+
+def alerts_topic(app: Any, topics: WorkerTopics) -> Any:
+    """The Faust topic of alerts as the incident agent reads them (raw bytes, key = category)."""
+    return app.topic(
+        topics.alerts,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
     )
 
 
@@ -85,4 +113,11 @@ def broker_unreachable(bootstrap_servers: str, reason: object) -> BrokerError:
     )
 
 
-__all__ = ["WorkerTopics", "broker_unreachable", "flows_topic", "missing_topics"]
+__all__ = [
+    "WorkerTopics",
+    "alerts_topic",
+    "broker_unreachable",
+    "flows_topic",
+    "missing_topics",
+    "topic_partitions",
+]

@@ -35,6 +35,7 @@ def readiness(app: Any, runtime: WorkerRuntime) -> dict[str, Any]:
         "checks": checks,
         "model": model.serving.model.model_dump(),
         "bundle": str(model.path),
+        "signed_by": model.signed_by,
         "partitions": partitions,
         "worker_id": runtime.worker_id,
     }

@@ -16,18 +16,19 @@ from iotad.errors import BrokerError
 from iotad.settings import Settings
 from iotad.stream.app import create_app
 from iotad.stream.loader import LoadedModel, startup_model
-from iotad.stream.topics import WorkerTopics, missing_topics
+from iotad.stream.topics import WorkerTopics, missing_topics, topic_partitions
 
 logger = logging.getLogger(__name__)
 
 
 def preflight(settings: Settings, loaded: LoadedModel) -> None:
-    """Refuse to start when a topic the worker needs does not exist.
+    """Refuse to start when a topic the worker needs does not exist, or when the incident
+    table could not be co-partitioned with the alerts topic.
 
     Raises
     ------
     BrokerError
-        naming the missing topics.
+        naming the missing topics, or the alerts topic's partition count.
     """
     topics = WorkerTopics.from_settings(settings.topics)
     missing = missing_topics(settings, topics.required(loaded.serving.policy.categories))
@@ -37,6 +38,17 @@ def preflight(settings: Settings, loaded: LoadedModel) -> None:
             hint="create them with `iotad kafka up` (or `iotad kafka topics`); with "
             "topics.per_category_alerts the per-category alert topics are needed too",
         )
+    if settings.incidents.enabled:
+        alerts = settings.topics.alerts
+        found = topic_partitions(settings, [alerts]).get(alerts)
+        if found != settings.topics.partitions:
+            raise BrokerError(
+                f"topic {alerts} has {found} partitions, topics.partitions is "
+                f"{settings.topics.partitions}: the incident table (one changelog partition per "
+                "alerts partition) needs them equal",
+                hint="set IOTAD_TOPICS__PARTITIONS to the alerts topic's partition count, or "
+                "turn incidents off (IOTAD_INCIDENTS__ENABLED=false)",
+            )
 
 
 def run_worker(settings: Settings, *, bundle: Path | None = None) -> int:

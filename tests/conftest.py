@@ -8,8 +8,9 @@
   then they fail.
 * ``make_topic(prefix, partitions=1)``: creates a topic with a unique name and returns the name.
 * ``isolated_settings(partitions=2, **overrides)``: :class:`~iotad.settings.Settings` whose Kafka
-  client points at the test broker and whose four topics (flows, alerts, dead letters, models)
-  have unique names and exist; ``overrides`` are nested sections as in ``load_settings``.
+  client points at the test broker and whose five topics (flows, alerts, dead letters, models,
+  incidents) have unique names and exist; ``overrides`` are nested sections as in
+  ``load_settings``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytest
 from support.kafka import IsolatedSettings, MakeTopic, unique_name
+from support.signing import suite_public_key
 
 from iotad.broker import ensure_topics, free_port, product_topics, start_broker
 from iotad.errors import BrokerError
@@ -147,7 +149,8 @@ def isolated_settings(
     """A factory of settings with unique, existing topics on the test broker.
 
     ``isolated_settings(partitions=2, stream={"batch_size": 10})``: the worker's app id (its
-    consumer group) and state dir are unique too, so tests never share offsets or state.
+    consumer group) and state dir are unique too, so tests never share offsets or state. The
+    worker trusts the suite's signing key (:mod:`support.signing`).
     """
 
     def make(partitions: int = 2, **overrides: Any) -> Settings:
@@ -159,11 +162,14 @@ def isolated_settings(
                 "alerts": f"{prefix}.alerts",
                 "dead_letters": f"{prefix}.flows.dlq",
                 "models": f"{prefix}.models",
+                "incidents": f"{prefix}.incidents",
                 "partitions": partitions,
             },
             "stream": {
                 "app_id": f"{prefix}.worker",
                 "state_dir": str(tmp_path_factory.mktemp("stream-state")),
+                # Test bundles are signed with the suite's key (support/signing.py).
+                "trusted_keys": [str(suite_public_key())],
             },
         }
         settings = load_settings(overrides=_merge(base, overrides))

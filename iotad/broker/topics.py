@@ -24,14 +24,15 @@ ALERT_CATEGORIES: tuple[Category, ...] = tuple(c for c in Category if c is not C
 def product_topics(topics: TopicSettings) -> dict[str, int]:
     """Every topic the product uses, with its partition count.
 
-    flows, alerts and dead letters get ``topics.partitions``; the model-control topic gets one
-    partition (model announcements must stay in order). With ``per_category_alerts``, one alert
-    topic per category is added (``iotad.alerts.<category slug>``).
+    flows, alerts, dead letters and incidents get ``topics.partitions``; the model-control topic
+    gets one partition (model announcements must stay in order). With ``per_category_alerts``,
+    one alert topic per category is added (``iotad.alerts.<category slug>``).
     """
     wanted = {
         topics.flows: topics.partitions,
         topics.alerts: topics.partitions,
         topics.dead_letters: topics.partitions,
+        topics.incidents: topics.partitions,
         topics.models: 1,
     }
     if topics.per_category_alerts:

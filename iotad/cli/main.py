@@ -25,6 +25,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "iotad.cli.demo_cmd",
     "iotad.cli.kafka_cmd",
     "iotad.cli.replay_cmd",
+    "iotad.cli.capture_cmd",
     "iotad.cli.alerts_cmd",
     "iotad.cli.stream_cmd",
     "iotad.cli.models_cmd",

@@ -1,4 +1,4 @@
-"""`iotad models list|show|verify|promote|rollback`: model bundles and hot swaps."""
+"""`iotad models list|show|verify|promote|rollback|keygen|sign`: model bundles and hot swaps."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from iotad.cli.context import cli_context
+from iotad.cli.signing_cmd import keygen, sign
 from iotad.console import Console
 from iotad.errors import ExitCode, ModelLoadError
 
@@ -123,22 +125,43 @@ def show(ctx: typer.Context, bundle: BundleArgument, as_json: JsonOption = False
     return ExitCode.OK
 
 
-def verify(ctx: typer.Context, bundle: BundleArgument) -> ExitCode:
-    """Verify a bundle as a worker would: every file's sha256, ONNX loads, canary rows reproduce."""
+def verify(
+    ctx: typer.Context,
+    bundle: BundleArgument,
+    trusted_key: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--trusted-key",
+            help="Trust this public key (file or folder of *.pub) too; repeatable. "
+            "Default: stream.trusted_keys.",
+        ),
+    ] = None,
+) -> ExitCode:
+    """Verify a bundle as a worker would: signature, every file's sha256, ONNX, canary rows."""
     from iotad.schemas.baseline_bundle import bundle_kind
+    from iotad.schemas.signing import SignatureState
     from iotad.stream.loader import load_model
 
     cli = cli_context(ctx)
     settings = cli.settings()
     if bundle_kind(bundle) == "baseline":
         return _verify_baseline(cli.console, bundle)
-    loaded = load_model(bundle, settings.stream)  # raises ModelLoadError with the reason
+    stream = settings.stream
+    if trusted_key:
+        stream = stream.model_copy(update={"trusted_keys": (*stream.trusted_keys, *trusted_key)})
+    loaded = load_model(bundle, stream)  # raises ModelLoadError with the reason
     m = loaded.manifest
+    signature = loaded.signature
+    if signature.state is not SignatureState.SIGNED:
+        cli.console.warn(
+            f"{escape(signature.describe())}: accepted only because "
+            "stream.allow_unsigned_bundles is true"
+        )
     cli.console.out.print(
-        f"[green]OK[/] {m.reference}: {len(m.sha256)} files match their sha256, the ONNX graph "
-        f"loads, the canary rows reproduce their recorded outputs; serves "
-        f"{len(m.classes)} classes from {len(m.input.raw_features)} {m.input.layout.value} "
-        "features"
+        f"[green]OK[/] {m.reference}: {escape(signature.describe())}; {len(m.sha256)} files "
+        f"match their sha256, the ONNX graph loads, the canary rows reproduce their recorded "
+        f"outputs; serves {len(m.classes)} classes from {len(m.input.raw_features)} "
+        f"{m.input.layout.value} features"
     )
     return ExitCode.OK
 
@@ -208,10 +231,11 @@ def _verify_baseline(console: Console, bundle: Path) -> ExitCode:
 def register(app: typer.Typer) -> None:
     """Add ``iotad models``."""
     models_app = typer.Typer(
-        help="Model bundles: list, show, verify, and promote/rollback (hot swap in the workers).",
+        help="Model bundles: list, show, verify, promote/rollback (hot swap in the workers), "
+        "and keygen/sign (signed bundles).",
         no_args_is_help=True,
     )
     models_app.command("list")(list_bundles)
-    for command in (show, verify, promote, rollback):
+    for command in (show, verify, promote, rollback, keygen, sign):
         models_app.command(command.__name__)(command)
     app.add_typer(models_app, name="models")

@@ -66,9 +66,12 @@ def _request(settings: Settings, **given: Any) -> RunRequest:
     from iotad.offline.pipeline import RunRequest
     from iotad.offline.types import ModelKind
     from iotad.schemas.features import FeatureLayout
+    from iotad.schemas.keys import load_signing_key
     from iotad.schemas.labels import Task
 
     offline = settings.offline
+    # Read the key now: a bad key must stop the run before hours of training, not at export.
+    signer = load_signing_key(offline.signing_key) if offline.signing_key else None
     data_cfg = DataConfig(
         split=SplitConfig(test_fraction=offline.test_fraction, seed=settings.seed),
         balance=BalanceConfig(
@@ -95,6 +98,7 @@ def _request(settings: Settings, **given: Any) -> RunRequest:
         seed=settings.seed,
         data_cfg=data_cfg,
         export=ExportConfig(max_forest_onnx_mb=offline.max_forest_onnx_mb),
+        signer=signer,
         command=given["command"],
     )
 
@@ -133,6 +137,12 @@ def run(
         Path | None,
         typer.Option("--export-to", help="Write bundles to DIR/task<N>/<model>/<version>/."),
     ] = None,
+    signing_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--signing-key", help="Sign every bundle with this private key (offline.signing_key)."
+        ),
+    ] = None,
 ) -> ExitCode:
     """Run the pipeline: ingest → … → export, skipping stages that are up to date."""
     from iotad.offline.pipeline import run_pipeline
@@ -149,6 +159,7 @@ def run(
                 "models": parsed_models,
                 "scheduler": scheduler,
                 "layout": layout,
+                "signing_key": signing_key,
             }
         }
     )

@@ -60,13 +60,13 @@ def default_paths(models_dir: Path) -> tuple[Path, Path]:
         ) from exc
 
 
-def resolve_bundles(settings: Settings) -> DemoBundles:
-    """Load and verify the demo's two bundles (``demo.bundle``/``demo.swap_bundle`` or defaults).
+def bundle_paths(settings: Settings) -> tuple[Path, Path]:
+    """The demo's two bundle folders (``demo.bundle``/``demo.swap_bundle`` or the defaults).
 
     Raises
     ------
     ModelLoadError
-        when a bundle is missing, fails verification, or the two take different features.
+        when a bundle has no manifest, saying how to build the defaults.
     """
     first_path, second_path = settings.demo.bundle, settings.demo.swap_bundle
     if first_path is None or second_path is None:
@@ -78,6 +78,19 @@ def resolve_bundles(settings: Settings) -> DemoBundles:
             raise ModelLoadError(
                 f"model bundle missing: {path} has no manifest.json", hint=_BUILD_HINT
             )
+    return first_path, second_path
+
+
+def resolve_bundles(settings: Settings) -> DemoBundles:
+    """Load and verify the demo's two bundles (``demo.bundle``/``demo.swap_bundle`` or defaults),
+    as the worker will: signatures (``stream.trusted_keys``) included.
+
+    Raises
+    ------
+    ModelLoadError
+        when a bundle is missing, fails verification, or the two take different features.
+    """
+    first_path, second_path = bundle_paths(settings)
     first = load_model(first_path, settings.stream)
     second = load_model(second_path, settings.stream, serving_spec=first.serving.spec)
     if first.manifest.sha256 == second.manifest.sha256:
@@ -88,4 +101,4 @@ def resolve_bundles(settings: Settings) -> DemoBundles:
     return DemoBundles(first, second)
 
 
-__all__ = ["DEFAULTS_FILE", "DemoBundles", "default_paths", "resolve_bundles"]
+__all__ = ["DEFAULTS_FILE", "DemoBundles", "bundle_paths", "default_paths", "resolve_bundles"]

@@ -15,6 +15,7 @@ from iotad.demo.summary import (
     Accounting,
     BaselinePhase,
     DemoSummary,
+    IncidentTally,
     SwapReport,
     alerts_per_second,
     counts,
@@ -87,6 +88,14 @@ def build_summary(
         notes.append(f"feed delivery error: {progress.first_error}")
     if run.watcher is not None and run.watcher.error is not None:
         notes.append(f"the alert reader failed: {run.watcher.error}")
+    if run.incident_watcher is not None and run.incident_watcher.error is not None:
+        notes.append(f"the incident reader failed: {run.incident_watcher.error}")
+    by_event, incidents = run.incident_log.counts()
+    if sum(by_event.values()) != snapshot.incident_messages:
+        notes.append(
+            f"the incident reader saw {sum(by_event.values())} incident messages, "
+            f"the worker published {snapshot.incident_messages}"
+        )
     p50, p99 = snapshot.latency_quantile(0.5), snapshot.latency_quantile(0.99)
     return DemoSummary(
         run_dir=str(run.run_dir),
@@ -119,6 +128,11 @@ def build_summary(
         fidelity=tally(sent, labelled),
         interrupted=run.interrupted,
         notes=tuple(notes),
+        incidents=(
+            IncidentTally(snapshot.alerts_total, by_event, incidents)
+            if run.settings.incidents.enabled
+            else None
+        ),
         baseline=_baseline_phase(run, alerts, sent, learnt),
     )
 

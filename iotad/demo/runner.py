@@ -1,10 +1,11 @@
 """``iotad demo``: broker, worker, feed, live view, one hot swap, drain, summary — then a clean
 shutdown, also on Ctrl-C and SIGTERM.
 
-Phases, each timed: ``prepare`` (verify both bundles, load the generator), ``broker``,
-``worker`` (until ``/readyz``), ``feed`` (with the hot swap at ``demo.swap_at``), ``drain``
-(until the worker has accounted for every unit sent), ``shutdown`` and ``report`` (summary JSON
-and chart). Everything the run writes goes to its run dir, ``var/demo/<timestamp>/``.
+Phases, each timed: ``prepare`` (sign copies of both bundles with a throwaway key, verify them,
+load the generator), ``broker``, ``worker`` (until ``/readyz``), ``feed`` (with the hot swap at
+``demo.swap_at``), ``drain`` (until the worker has accounted for every unit sent), ``shutdown``
+and ``report`` (summary JSON and chart). Everything the run writes goes to its run dir,
+``var/demo/<timestamp>/``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from types import FrameType
 
 from iotad.broker import ensure_topics, free_port, product_topics, quiet_client_logs
 from iotad.console import Console
-from iotad.demo.alert_log import AlertLog, AlertWatcher
+from iotad.demo.alert_log import AlertLog, AlertWatcher, IncidentLog, IncidentWatcher
 from iotad.demo.broker_setup import (
     DemoBroker,
     ExternalBroker,
@@ -37,6 +38,7 @@ from iotad.demo.hot_swap import HotSwap
 from iotad.demo.learning import learning_flows, with_online_baseline
 from iotad.demo.profiles import FlowProfiles, load_table
 from iotad.demo.report import write_report
+from iotad.demo.run_keys import sign_for_run
 from iotad.demo.run_log import demo_logging
 from iotad.demo.scenario import GATEWAY_ID, Scenario
 from iotad.demo.scrape import WorkerSnapshot
@@ -144,6 +146,7 @@ def demo_settings(
                     "alerts": topics.alerts + suffix,
                     "dead_letters": topics.dead_letters + suffix,
                     "models": topics.models + suffix,
+                    "incidents": topics.incidents + suffix,
                     "partitions": base.demo.partitions,
                 }
             ),
@@ -174,6 +177,8 @@ class DemoRun:
         self.stop = threading.Event()
         self.progress = FeedProgress()
         self.log = AlertLog()
+        self.incident_log = IncidentLog()
+        self.incident_watcher: IncidentWatcher | None = None
         self.started_at = datetime.now(UTC)
         self.broker: DemoBroker | None = None
         self.worker: WorkerProcess | None = None
@@ -190,7 +195,14 @@ class DemoRun:
             raise Interrupted
 
     def prepare(self) -> tuple[DemoBundles, SyntheticFeed | None]:
-        """Verify both bundles and set up the generator (or check the user's files)."""
+        """Sign copies of both bundles with the run's key, verify them as the worker will, and
+        set up the generator (or check the user's files)."""
+        run_key = sign_for_run(self.base, self.run_dir)
+        self.base = run_key.settings
+        self.console.status(
+            f"bundles signed for this run with a throwaway key {run_key.key_id} "
+            f"({run_key.public_key}); the worker trusts that key only"
+        )
         bundles = resolve_bundles(self.base)
         self.console.status(
             f"bundles verified: {bundles.first.manifest.reference} (serving first), "
@@ -268,6 +280,9 @@ class DemoRun:
         demo = self.base.demo
         self.watcher = AlertWatcher(self.settings, self.log)
         self.watcher.start()
+        if self.settings.incidents.enabled:
+            self.incident_watcher = IncidentWatcher(self.settings, self.incident_log)
+            self.incident_watcher.start()
         self.swap = HotSwap(self.settings, bundles, at_s=demo.swap_at * demo.duration_s)
         feeder = threading.Thread(
             target=run_feed,
@@ -302,11 +317,22 @@ class DemoRun:
                 break
             time.sleep(_LOOP_S)
         while time.monotonic() < deadline and not self.stop.is_set():
-            if len(self.log) >= self.snapshot.alerts_total:
+            if len(self.log) >= self.snapshot.alerts_total and self._incidents_caught_up():
                 break
+            self._refresh(live)
             time.sleep(_LOOP_S)
         self._refresh(live)
         self._check()
+
+    def _incidents_caught_up(self) -> bool:
+        """Every alert is folded into incidents, and every incident message was read back."""
+        if self.incident_watcher is None:
+            return True
+        snapshot = self.snapshot
+        return (
+            snapshot.incident_alerts >= snapshot.alerts_total
+            and len(self.incident_log) >= snapshot.incident_messages
+        )
 
     def settle(self, timeout_s: float = 5.0) -> None:
         """After an interrupt: let the worker account for what was already sent, briefly."""
@@ -345,6 +371,8 @@ class DemoRun:
         steps: list[tuple[str, Callable[[], object]]] = []
         if self.watcher is not None:
             steps.append(("alert reader", self.watcher.stop))
+        if self.incident_watcher is not None:
+            steps.append(("incident reader", self.incident_watcher.stop))
         if self.worker is not None:
             steps.append(("worker", self.worker.stop))
         if self.broker is not None:

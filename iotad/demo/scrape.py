@@ -29,6 +29,15 @@ class WorkerSnapshot:
     swaps: Mapping[str, float] = field(default_factory=dict)
     latency_buckets: tuple[tuple[float, float], ...] = ()
     consumer_lag: float = 0.0
+    #: Incident events published, by event (opened, updated, closed), every category together.
+    incident_events: Mapping[str, float] = field(default_factory=dict)
+    #: Alerts the incident agent has read (folded in, or skipped as already counted).
+    incident_alerts: float = 0.0
+
+    @property
+    def incident_messages(self) -> int:
+        """Incident messages published, every event together."""
+        return int(sum(self.incident_events.values()))
 
     @property
     def alerts_total(self) -> int:
@@ -104,7 +113,24 @@ def parse_metrics(text: str) -> WorkerSnapshot:
         swaps=_labelled(samples, "iotad_model_swaps_total", "outcome"),
         latency_buckets=tuple(buckets),
         consumer_lag=sum(v for name, _, v in samples if name == "iotad_consumer_lag"),
+        incident_events=_summed(samples, "iotad_incident_events_total", "event"),
+        incident_alerts=sum(
+            v
+            for name, labels, v in samples
+            if name == "iotad_incident_alerts_total" and labels.get("outcome") != "invalid"
+        ),
     )
+
+
+def _summed(
+    samples: Sequence[tuple[str, Mapping[str, str], float]], name: str, key: str
+) -> dict[str, float]:
+    """Values of ``name`` summed by label ``key`` (over every other label)."""
+    totals: dict[str, float] = {}
+    for sample, labels, value in samples:
+        if sample == name and key in labels:
+            totals[labels[key]] = totals.get(labels[key], 0.0) + value
+    return totals
 
 
 def _bound(text: str) -> float:

@@ -1,5 +1,6 @@
 """What a demo run did, accounted for: flows sent vs. what the worker scored or dead-lettered,
-alerts by category, the hot swap, latency and how well the detector recognised the feed.
+alerts by category, incidents and their compression, the hot swap, latency and how well the
+detector recognised the feed.
 
 Everything here is pure (numbers in, numbers out), so the accounting rules are unit-tested:
 
@@ -115,6 +116,42 @@ class BaselinePhase:
 
 
 @dataclass(frozen=True)
+class IncidentTally:
+    """Incident messages read back from the incidents topic, against the alerts published."""
+
+    alerts: int
+    messages_by_event: Mapping[str, int]
+    incidents: int
+
+    @property
+    def messages(self) -> int:
+        """Incident messages, every event together."""
+        return sum(self.messages_by_event.values())
+
+    @property
+    def compression(self) -> float | None:
+        """Per-flow alerts per incident message (None without incident messages).
+
+        Examples
+        --------
+        >>> IncidentTally(19_000, {"opened": 40, "updated": 120}, 40).compression
+        118.75
+        """
+        return self.alerts / self.messages if self.messages else None
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready record with the derived figures."""
+        ratio = self.compression
+        return {
+            "alerts": self.alerts,
+            "messages": self.messages,
+            "messages_by_event": dict(sorted(self.messages_by_event.items())),
+            "incidents": self.incidents,
+            "compression": None if ratio is None else round(ratio, 1),
+        }
+
+
+@dataclass(frozen=True)
 class DemoSummary:
     """The whole report of one run (written as ``summary.json``)."""
 
@@ -138,6 +175,7 @@ class DemoSummary:
     interrupted: bool = False
     notes: Sequence[str] = field(default_factory=tuple)
     baseline: BaselinePhase | None = None
+    incidents: IncidentTally | None = None
 
     @property
     def problems(self) -> list[str]:
@@ -198,6 +236,7 @@ class DemoSummary:
             "fidelity": [row.to_json() for row in self.fidelity],
             "benign_false_alerts": _rate(*self.benign_false_alerts),
             "baseline": None if self.baseline is None else self.baseline.to_json(),
+            "incidents": None if self.incidents is None else self.incidents.to_json(),
             "interrupted": self.interrupted,
             "notes": list(self.notes),
         }
@@ -244,6 +283,7 @@ __all__ = [
     "SUMMARY_SCHEMA",
     "Accounting",
     "DemoSummary",
+    "IncidentTally",
     "SwapReport",
     "alerts_per_second",
     "counts",

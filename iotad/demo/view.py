@@ -155,6 +155,15 @@ def print_summary(console: Console, summary: DemoSummary, files: dict[str, str])
         f"alerts {data['alerts_total']:,}: {_pairs(dict(summary.alerts_by_category))}; "
         f"benign {summary.benign:,}, uncertain {summary.uncertain:,}"
     )
+    incidents = summary.incidents
+    if incidents is not None:
+        ratio = incidents.compression
+        shown = "no incident message" if ratio is None else f"{ratio:,.1f}× fewer messages"
+        out.print(
+            f"incidents {incidents.incidents:,} in {incidents.messages:,} messages "
+            f"({_pairs(dict(incidents.messages_by_event))}) for {incidents.alerts:,} "
+            f"per-flow alerts: [bold]{shown}[/]"
+        )
     out.print(f"dead letters by reason: {_pairs(dict(summary.dead_letters_by_reason))}")
     swap = summary.swap
     if swap.at_s is None:

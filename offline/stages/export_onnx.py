@@ -13,6 +13,10 @@ least ``min_class_agreement`` of the rows (a row whose native scores tie within 
 agrees on either of the tied classes) and every class score agrees within ``score_atol``
 (1e-4 by default, for every model kind; each manifest records the measured difference).
 The manifest records the result.
+
+**Signing.** Given a ``signer`` (``offline.signing_key``), the bundle's manifest is signed
+(``manifest.sig``, :mod:`iotad.schemas.signing`) before the bundle appears at ``dest``, and the
+final check reads it back as a worker that trusts only that key would.
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ from iotad.offline.models.scoring import native_scores
 from iotad.offline.stages.evaluate import evaluation_to_dict
 from iotad.offline.types import ModelEvaluation, TaskDataset, TrainedModel
 from iotad.schemas.bundle import load_bundle, open_session, write_bundle
+from iotad.schemas.keys import SigningKey
 from iotad.schemas.labels import Category, category_of_class
 from iotad.schemas.manifest import BundleManifest, CanaryFile, ParityResult
+from iotad.schemas.signing import TrustPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +68,13 @@ def export_bundle(
     dest: Path,
     cfg: ExportConfig,
     expected: NDArray[np.float32] | None = None,
+    signer: SigningKey | None = None,
 ) -> BundleManifest:
     """Convert ``model`` to ONNX and write the bundle directory ``dest`` if it passes parity.
 
     ``expected`` is the native model's scores on ``dataset.x_test`` when the caller already has
-    them (evaluation computed the same ones); they are computed here otherwise.
+    them (evaluation computed the same ones); they are computed here otherwise. With ``signer``
+    the bundle is signed.
 
     ``dest`` is the bundle directory itself (``models/<task>/<model>/<version>/``) and must not
     exist; its name is the bundle's version (see :func:`bundle_version` for a sortable one).
@@ -105,18 +113,20 @@ def export_bundle(
     )
     dest.parent.mkdir(parents=True, exist_ok=True)
     parity = _staged_parity(dest, parts, expected, cfg)
-    manifest = parts.write(dest, parity)
+    manifest = parts.write(dest, parity, signer)
+    trust = TrustPolicy((signer.public,)) if signer is not None else None
     try:
-        open_session(load_bundle(dest))
+        open_session(load_bundle(dest, trust))
     except ModelLoadError:
         shutil.rmtree(dest, ignore_errors=True)
         raise
     logger.info(
-        "exported %s (%.1f MB ONNX, parity: class agreement %.5f, max diff %.2g) in %.1f s",
+        "exported %s (%.1f MB ONNX, parity: class agreement %.5f, max diff %.2g, %s) in %.1f s",
         manifest.reference,
         graph.size_bytes / 1e6,
         parity.class_agreement,
         parity.max_abs_score_diff,
+        f"signed by key {signer.key_id}" if signer is not None else "unsigned",
         time.perf_counter() - started,
     )
     return manifest
@@ -132,7 +142,9 @@ class _BundleParts:
     graph: OnnxGraph
     canary: CanaryFile
 
-    def write(self, dest: Path, parity: ParityResult) -> BundleManifest:
+    def write(
+        self, dest: Path, parity: ParityResult, signer: SigningKey | None = None
+    ) -> BundleManifest:
         scaler, mask = self.dataset.transform.to_files()
         fields = manifest_fields(
             self.dataset, self.model, self.evaluation, self.graph, parity, dest.name
@@ -149,6 +161,7 @@ class _BundleParts:
                 "parity": parity.model_dump(),
                 "onnx_bytes": self.graph.size_bytes,
             },
+            signer=signer,
         )
 
 

@@ -26,6 +26,8 @@ class PendingFlow:
     flow_id: str
     values: list[float]
     label: str | None
+    src_ip: str | None = None
+    dst_ip: str | None = None
 
 
 def encode_flow(gateway_id: str, names: tuple[str, ...], flow: PendingFlow) -> bytes:
@@ -40,6 +42,10 @@ def encode_flow(gateway_id: str, names: tuple[str, ...], flow: PendingFlow) -> b
     }
     if flow.label is not None:
         message["label"] = flow.label
+    if flow.src_ip is not None:
+        message["src_ip"] = flow.src_ip
+    if flow.dst_ip is not None:
+        message["dst_ip"] = flow.dst_ip
     return orjson.dumps(message)
 
 
@@ -73,6 +79,10 @@ def _envelope(gateway_id: str, names: tuple[str, ...], flows: list[PendingFlow])
     labels = [f.label for f in flows]
     if any(label is not None for label in labels):
         message["label"] = labels
+    for name in ("src_ip", "dst_ip"):
+        hosts = [getattr(f, name) for f in flows]
+        if any(host is not None for host in hosts):
+            message[name] = hosts
     return orjson.dumps(message)
 
 

@@ -8,15 +8,19 @@ import pytest
 
 from iotad.schemas.control import ModelControl
 from iotad.schemas.export import SCHEMA_DIR, SCHEMA_FILES, stale_files
+from iotad.schemas.incidents import Incident
 from iotad.schemas.messages import Alert, DeadLetter, Flow, FlowBatch
+from iotad.schemas.signing import BundleSignature
 
 EXAMPLES = {
     "flow_cic39.json": ("flow.v1.json", Flow),
     "flow_cic46.json": ("flow.v1.json", Flow),
     "flow_batch.json": ("flow_batch.v1.json", FlowBatch),
     "alert.json": ("alert.v1.json", Alert),
+    "incident.json": ("incident.v1.json", Incident),
     "dead_letter.json": ("dead_letter.v1.json", DeadLetter),
     "model_control.json": ("model_control.v1.json", ModelControl),
+    "bundle_signature.json": ("bundle_signature.v1.json", BundleSignature),
 }
 
 

@@ -14,6 +14,7 @@ from support.kafka import IsolatedSettings, produce
 from iotad.cli.main import main
 from iotad.console import Console
 from iotad.errors import ConfigError, ExitCode
+from iotad.schemas.incidents import Incident
 from iotad.schemas.labels import Category
 from iotad.schemas.messages import Alert, ClassProbability, ModelRef, Severity, SourceRef
 from iotad.settings import Settings, load_settings
@@ -24,6 +25,14 @@ from iotad.stream.alerts_tail import (
     decode_alert,
     parse_categories,
     tail_alerts,
+)
+from iotad.stream.core.incident import (
+    AlertPosition,
+    IncidentBook,
+    IncidentChanges,
+    IncidentPolicy,
+    fold,
+    tick,
 )
 
 
@@ -64,7 +73,9 @@ def _cli(settings: Settings, *args: str) -> tuple[ExitCode, str, str]:
     console = Console(
         out=RichConsole(file=out, soft_wrap=True), err=RichConsole(file=err, soft_wrap=True)
     )
-    common = ["--bootstrap", settings.kafka.bootstrap_servers, "--topic", settings.topics.alerts]
+    common = ["--bootstrap", settings.kafka.bootstrap_servers]
+    if "--topic" not in args:
+        common += ["--topic", settings.topics.alerts]
     code = main(["alerts", "tail", *common, *args], console=console)
     return code, out.getvalue(), err.getvalue()
 
@@ -148,3 +159,41 @@ def test_decode_alert_names_what_is_wrong() -> None:
     assert decode_alert(b"not json").startswith("message: Invalid JSON")
     reason = decode_alert(b'{"schema": "iotad.alert.v1"}')
     assert isinstance(reason, str) and "alert_id: Field required" in reason and "more" in reason
+
+
+def _incident_events() -> list[Incident]:
+    """Opened, updated and closed events of one DDoS incident, made by the real core."""
+    book, changes = IncidentBook(), IncidentChanges()
+    policy = IncidentPolicy(update_every_ms=1_000, quiet_ms=5_000)
+    for i in range(30):
+        alert = make_alert(i * 100, "DDoS", "DDoS-UDP_Fragmentation", Severity.HIGH)
+        alert = alert.model_copy(update={"src_ip": f"10.9.0.{i % 4}", "dst_ip": "10.20.3.1"})
+        fold(book, alert, AlertPosition(0, i), policy, changes)
+    tick(book, 1_795_718_400_000 + 2_900 + 5_000, policy, changes)
+    return changes.events
+
+
+@pytest.mark.kafka
+def test_tail_incidents_prints_one_line_per_incident_event(
+    isolated_settings: IsolatedSettings,
+) -> None:
+    settings = isolated_settings(partitions=1)
+    events = _incident_events()
+    produce(
+        settings.kafka.bootstrap_servers,
+        settings.topics.incidents,
+        [(e.incident_id.encode(), e.model_dump_json().encode()) for e in events],
+    )
+    common = ["--from-beginning", "--incidents", "--topic", settings.topics.incidents]
+    code, out, err = _cli(settings, *common, "--max", str(len(events)), "--timeout", "30")
+    assert code == ExitCode.OK, err
+    lines = out.splitlines()
+    assert [line.split()[1] for line in lines] == [e.event.value.upper() for e in events]
+    assert lines[0].split()[1:3] == ["OPENED", "#0"] and "1 alerts" in lines[0]
+    assert "CLOSED (quiet)" in lines[-1] and "30 alerts (DDoS-UDP_Fragmentation 30)" in lines[-1]
+    assert "gw-ward-3 target 10.20.3.1" in lines[-1] and "2.9s" in lines[-1]
+    assert "src 10.9.0.0×8 10.9.0.1×8 10.9.0.2×7" in lines[-1]
+    assert f"{len(events)} incidents shown, 0 invalid" in err
+    code, out, _ = _cli(settings, *common, "--json", "--max", "1", "--timeout", "30")
+    assert code == ExitCode.OK
+    assert Incident.model_validate_json(out.splitlines()[0]) == events[0]

@@ -81,7 +81,7 @@ def test_cli_up_status_topics_down(kafka_bootstrap: str, tmp_path: Path) -> None
         listed = _iotad("kafka", "topics", "--bootstrap", f"127.0.0.1:{port}")
         topics = dict(line.split() for line in listed.stdout.splitlines())
         assert topics == {"iotad.flows": "2", "iotad.alerts": "2", "iotad.flows.dlq": "2",
-                          "iotad.models": "1"}  # fmt: skip
+                          "iotad.incidents": "2", "iotad.models": "1"}  # fmt: skip
     finally:
         down = _iotad("kafka", "down", *data)
     assert down.returncode == ExitCode.OK, down.stderr

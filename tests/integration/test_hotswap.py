@@ -9,26 +9,26 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import orjson
 import pytest
-from support.bundles import make_tiny_bundle, synthetic_rows
-from support.kafka import IsolatedSettings, consume_all, produce
-from support.worker import WorkerProcess, flow_message, free_port, settings_env
+from support.bundles import make_tiny_bundle
+from support.feeder import Feeder
+from support.kafka import IsolatedSettings, consume_all
+from support.signing import suite_signer
+from support.worker import WorkerProcess, free_port, settings_env
 
 from iotad.cli.main import main
 from iotad.console import Console
 from iotad.errors import ExitCode
 from iotad.schemas.bundle import sha256_file
 from iotad.schemas.control import ControlAction, ModelControl
-from iotad.schemas.features import FeatureLayout
 from iotad.schemas.labels import Task
 from iotad.schemas.messages import Alert
+from iotad.schemas.signing import sign_bundle
 from iotad.settings import Settings
 from iotad.stream.state import ActiveBundleStore
 
@@ -52,6 +52,7 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     manifest["version"] = "3"
     manifest["sha256"]["canary.json"] = sha256_file(corrupted / "canary.json")
     (corrupted / "manifest.json").write_text(json.dumps(manifest))
+    sign_bundle(corrupted, suite_signer())  # signed, so the canary check is what refuses it
     return {p.name: p for p in root.iterdir()}
 
 
@@ -59,31 +60,6 @@ def _cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, *args: str) -> Exi
     for key, value in settings_env(settings).items():
         monkeypatch.setenv(key, value)
     return main(list(args), console=Console())
-
-
-class Feeder(threading.Thread):
-    """Sends single flows at a steady pace until stopped; remembers each flow's send time."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(daemon=True)
-        self.settings = settings
-        self.sent: dict[str, float] = {}
-        self.halt = threading.Event()
-        self.rows, _ = synthetic_rows(400, FeatureLayout.CIC39, CLASSES, seed=7)
-
-    def run(self) -> None:
-        i = 0
-        while not self.halt.is_set():
-            chunk = []
-            for _ in range(20):
-                flow_id = f"f{i}"
-                now_ms = int(time.time() * 1000)
-                document = flow_message(self.rows[i % 400], None, flow_id, f"d{i % 4}", now_ms)
-                chunk.append((f"d{i % 4}".encode(), orjson.dumps(document)))
-                self.sent[flow_id] = now_ms
-                i += 1
-            produce(self.settings.kafka.bootstrap_servers, self.settings.topics.flows, chunk)
-            time.sleep(0.05)
 
 
 def test_promote_mid_stream_then_refuse_a_corrupted_bundle_then_rollback(
@@ -98,7 +74,7 @@ def test_promote_mid_stream_then_refuse_a_corrupted_bundle_then_rollback(
                 "batch_within_s": 0.02},
     )  # fmt: skip
     worker = WorkerProcess(settings, tmp_path / "worker.log", bundle=bundles["v1"])
-    feeder = Feeder(settings)
+    feeder = Feeder(settings, CLASSES)
     try:
         assert worker.wait_ready()["model"]["version"] == "1"
         feeder.start()

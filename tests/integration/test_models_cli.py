@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console as RichConsole
 from support.bundles import make_tiny_bundle
 from support.kafka import IsolatedSettings, consume_all
+from support.signing import suite_public_key, suite_signer
 from support.worker import settings_env
 
 from iotad.cli.main import main
@@ -48,7 +49,10 @@ def run(
 def test_list_show_verify(
     models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = {"IOTAD_STREAM__STATE_DIR": str(tmp_path)}
+    env = {
+        "IOTAD_STREAM__STATE_DIR": str(tmp_path),
+        "IOTAD_STREAM__TRUSTED_KEYS": str(suite_public_key()),
+    }
     code, out, _ = run(["models", "list", str(models_dir), "--json"], env, monkeypatch)
     assert code == ExitCode.OK
     rows = {Path(r["path"]).name: r for r in orjson.loads(out)}
@@ -63,6 +67,7 @@ def test_list_show_verify(
 
     code, out, _ = run(["models", "verify", str(models_dir / "2/tiny-lr/1")], env, monkeypatch)
     assert code == ExitCode.OK and "OK tiny-lr@1" in out
+    assert f"signed by key {suite_signer().key_id}" in out
     code, _, err = run(
         ["models", "verify", str(models_dir / "2/tiny-lr/3-broken")], env, monkeypatch
     )

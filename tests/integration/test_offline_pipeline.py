@@ -17,6 +17,8 @@ from iotad.cli.main import main
 from iotad.console import Console
 from iotad.errors import ExitCode
 from iotad.schemas.bundle import load_bundle, open_session
+from iotad.schemas.keys import generate_keypair, load_trusted_keys
+from iotad.schemas.signing import SignatureState, TrustPolicy
 
 LABELS = (
     "XSS", "SqlInjection", "DictionaryBruteForce", "Recon-PingSweep", "Mirai-udpplain",
@@ -42,14 +44,22 @@ def test_csv_to_verified_bundles_and_results(tmp_path: Path) -> None:
     config = tmp_path / "iotad.toml"
     config.write_text('[offline]\ntarget_scale = 0.03\nlocal_scheduler = "threads"\n')
     out, models = tmp_path / "out", tmp_path / "models"
+    private, public, key_id = generate_keypair(tmp_path / "keys", "release")
     runs = {}
     for protocol in ("holdout", "study"):
         args = ("-c", str(config), "--log-level", "WARNING", "offline", "run",
                 "--data", str(data), "--out", str(out), "--protocol", protocol, "--tasks", "2,8",
                 "--models", ",".join(MODELS), "--export-to", str(models))  # fmt: skip
-        code, printed = _iotad(*args)
+        signing = ("--signing-key", str(private)) if protocol == "holdout" else ()
+        code, printed = _iotad(*args, *signing)
         assert code == ExitCode.OK, printed
-        runs[protocol] = args
+        runs[protocol] = (*args, *signing)
+    trust = TrustPolicy(load_trusted_keys([public]), allow_unsigned=True)
+    states = {
+        (path.name.split("-")[0], load_bundle(path, trust).signature.state)  # type: ignore[union-attr]
+        for path in models.glob("task*/*/*")
+    }
+    assert states == {("holdout", SignatureState.SIGNED), ("study", SignatureState.UNSIGNED)}
 
     bundles = sorted(models.glob("task*/*/*"))
     assert len(bundles) == 2 * 2 * len(MODELS)
@@ -79,6 +89,12 @@ def test_csv_to_verified_bundles_and_results(tmp_path: Path) -> None:
 
     code, printed = _iotad(*runs["holdout"])
     assert code == ExitCode.OK and "0 stage(s) ran" in printed
+    # A key given later: only the export stages re-run, and sign the bundles already there.
+    code, printed = _iotad(*runs["study"], "--signing-key", str(private))
+    assert code == ExitCode.OK and "0 stage(s) ran" not in printed, printed
+    for path in models.glob("task*/*/study-*"):
+        check = load_bundle(path, TrustPolicy(load_trusted_keys([public]))).signature
+        assert check is not None and check.key_id == key_id
 
     code, _ = _iotad("offline", "report", "--out", str(out), "--to", str(tmp_path / "results.md"))
     assert code == ExitCode.OK

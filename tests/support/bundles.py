@@ -13,7 +13,9 @@ from iotad.schemas.bundle import load_bundle, open_session, write_bundle
 from iotad.schemas.features import LAYOUT_FEATURES, FeatureLayout
 from iotad.schemas.labels import Task, category_of_class
 from iotad.schemas.manifest import BundleManifest, CanaryFile
+from iotad.schemas.signing import TrustPolicy
 from iotad.schemas.transform import FeatureTransform
+from support.signing import suite_signer
 
 ZERO_SHA = "0" * 64
 
@@ -39,8 +41,10 @@ def make_tiny_bundle(
     version: str = "1",
     name: str = "tiny-lr",
     seed: int = 0,
+    signed: bool = True,
 ) -> BundleManifest:
-    """Train a logistic regression on synthetic rows and write it as a verified bundle."""
+    """Train a logistic regression on synthetic rows and write it as a verified bundle, signed
+    with the suite's key (:mod:`support.signing`) unless ``signed`` is false."""
     from skl2onnx import to_onnx
     from sklearn.linear_model import LogisticRegression
 
@@ -106,6 +110,9 @@ def make_tiny_bundle(
         feature_mask=feature_mask,
         canary=canary,
         metrics={"note": "synthetic test bundle"},
+        signer=suite_signer() if signed else None,
     )
-    open_session(load_bundle(dest))  # a helper must never hand out a bundle that fails to verify
+    # A helper must never hand out a bundle that fails to verify.
+    trust = TrustPolicy((suite_signer().public,), allow_unsigned=not signed)
+    open_session(load_bundle(dest, trust))
     return manifest

@@ -39,6 +39,7 @@ from iotad.schemas.manifest import CanaryFile
 from iotad.schemas.transform import FeatureTransform
 from iotad.settings import Settings, child_environment
 from iotad.stream.captures import read_captures
+from support.signing import suite_signer
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ciciot2023"
 ZERO_SHA = "0" * 64
@@ -147,7 +148,8 @@ def real_rows(files: Sequence[str], rows_per_file: int) -> tuple[np.ndarray, np.
 def train_real_bundle(
     dest: Path, x: np.ndarray, y: np.ndarray, *, version: str = "1", name: str = "real-lr"
 ) -> Path:
-    """A 34-label-task logistic regression on real rows, written and verified as a bundle."""
+    """A 34-label-task logistic regression on real rows, written, signed with the suite's key
+    and verified as a bundle."""
     from skl2onnx import to_onnx
     from sklearn.linear_model import LogisticRegression
 
@@ -186,6 +188,7 @@ def train_real_bundle(
     write_bundle(
         dest, manifest_fields=fields, onnx_model=onnx_model.SerializeToString(), scaler=scaler,
         feature_mask=mask, canary=canary, metrics={"note": "test bundle on real rows"},
+        signer=suite_signer(),
     )  # fmt: skip
     open_session(load_bundle(dest))
     return dest

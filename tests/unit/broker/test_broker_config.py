@@ -65,6 +65,7 @@ def test_product_topics_models_topic_has_one_partition() -> None:
         "iotad.flows": 6,
         "iotad.alerts": 6,
         "iotad.flows.dlq": 6,
+        "iotad.incidents": 6,
         "iotad.models": 1,
     }
 
@@ -74,7 +75,7 @@ def test_per_category_alert_topics_use_category_slugs() -> None:
     assert "iotad.alerts.ddos" in topics
     assert "iotad.alerts.bruteforce" in topics
     assert "iotad.alerts.benign" not in topics
-    assert len(topics) == 4 + len(ALERT_CATEGORIES)
+    assert len(topics) == 5 + len(ALERT_CATEGORIES)
     assert Category.BENIGN not in ALERT_CATEGORIES
 
 

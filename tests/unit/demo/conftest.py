@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from support.bundles import make_tiny_bundle
+from support.signing import suite_public_key
 
 from iotad.demo.profiles import FlowProfiles, load_table
 from iotad.schemas.labels import Task
@@ -31,7 +32,7 @@ def demo_bundles(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture(scope="session")
 def tiny_model(demo_bundles: tuple[Path, Path]) -> ServingModel:
     """The first tiny bundle, ready to score (threshold 0.5)."""
-    return load_model(demo_bundles[0], StreamSettings()).serving
+    return load_model(demo_bundles[0], StreamSettings(trusted_keys=(suite_public_key(),))).serving
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from support.signing import suite_public_key
 
 from iotad.demo.bundles import default_paths, resolve_bundles
 from iotad.demo.hot_swap import swap_report
@@ -20,7 +21,13 @@ REF = ModelRef(name="m", version="v2", sha256="a" * 64)
 
 
 def _settings(models_dir: Path, **demo: object) -> object:
-    return load_settings(overrides={"offline": {"models_dir": models_dir}, "demo": demo})
+    return load_settings(
+        overrides={
+            "offline": {"models_dir": models_dir},
+            "demo": demo,
+            "stream": {"trusted_keys": [str(suite_public_key())]},
+        }
+    )
 
 
 def test_defaults_json_names_the_two_bundles(

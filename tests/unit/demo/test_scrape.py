@@ -69,3 +69,17 @@ def test_the_live_rate_is_averaged_over_a_few_seconds() -> None:
     state.update(None, now=6.0)  # a missed reading changes nothing
     assert state.snapshot is not None and state.snapshot.flows_in == 5000
     assert "1,167 flows/s" in plain_line(state)
+
+
+def test_incident_counters_are_summed_over_categories() -> None:
+    metrics = WorkerMetrics(lambda: {})
+    incidents = metrics.incidents
+    incidents.events.labels(event="opened", category="DDoS").inc(3)
+    incidents.events.labels(event="opened", category="Web").inc(2)
+    incidents.events.labels(event="updated", category="DDoS").inc(7)
+    incidents.alerts.labels(outcome="folded").inc(900)
+    incidents.alerts.labels(outcome="skipped").inc(10)
+    incidents.alerts.labels(outcome="invalid").inc(4)
+    snapshot = parse_metrics(metrics.exposition().decode())
+    assert dict(snapshot.incident_events) == {"opened": 5, "updated": 7}
+    assert snapshot.incident_messages == 12 and snapshot.incident_alerts == 910

@@ -10,6 +10,7 @@ from iotad.demo.fidelity import NOT_ALERTED, tally
 from iotad.demo.summary import (
     Accounting,
     DemoSummary,
+    IncidentTally,
     SwapReport,
     alerts_per_second,
     counts,
@@ -94,3 +95,17 @@ def test_tally_counts_not_alerted_flows_and_benign_success() -> None:
     assert rows["Web"].flows == 30 and rows["Web"].detected == 15
     assert rows["Web"].outcomes[NOT_ALERTED] == 13
     assert rows["Recon"].share == 0.0 and rows["Recon"].outcomes == {NOT_ALERTED: 5}
+
+
+def test_incidents_report_the_compression_of_alerts_into_messages(tmp_path: Path) -> None:
+    tally = IncidentTally(
+        alerts=19_000, messages_by_event={"opened": 40, "updated": 150}, incidents=40
+    )
+    assert tally.messages == 190 and tally.compression == 100.0
+    written = orjson.loads(_summary(incidents=tally).write(tmp_path / "s.json").read_bytes())
+    assert written["incidents"] == {
+        "alerts": 19_000, "messages": 190, "incidents": 40, "compression": 100.0,
+        "messages_by_event": {"opened": 40, "updated": 150},
+    }  # fmt: skip
+    assert IncidentTally(5, {}, 0).compression is None
+    assert orjson.loads(_summary().write(tmp_path / "t.json").read_bytes())["incidents"] is None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.signing import suite_signer
 from support.task_datasets import synthetic_task_dataset
 
 from iotad.errors import DataError, ModelLoadError
@@ -17,8 +18,10 @@ from iotad.offline.stages.evaluate import evaluate
 from iotad.offline.stages.export_onnx import bundle_version, export_bundle, manifest_fields
 from iotad.offline.stages.train_sklearn import train_sklearn
 from iotad.offline.types import ModelKind
+from iotad.schemas.bundle import load_bundle
 from iotad.schemas.labels import Task
 from iotad.schemas.manifest import ParityResult
+from iotad.schemas.signing import SignatureState, TrustPolicy
 
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9._+-]+$")
 CFG = ExportConfig()
@@ -98,3 +101,17 @@ def test_export_refuses_existing_bundles_and_mismatched_rows(tmp_path: Path) -> 
         other = dataclasses.replace(model, task=Task.CATEGORY)
         export_bundle(dataset, other, evaluation, tmp_path / "new", CFG)
     assert not (tmp_path / "new").exists()
+
+
+def test_export_signs_the_bundle_with_the_configured_key(tmp_path: Path) -> None:
+    dataset = synthetic_task_dataset(Task.BINARY, ("Attack", "Benign"))
+    (model,) = train_sklearn(dataset, [ModelKind.PERCEPTRON], SklearnConfig())
+    signer = suite_signer()
+    manifest = export_bundle(
+        dataset, model, evaluate(dataset, model), tmp_path / "b", CFG, signer=signer
+    )
+    bundle = load_bundle(tmp_path / "b", TrustPolicy((signer.public,)))
+    assert bundle.manifest == manifest
+    assert bundle.signature is not None and bundle.signature.state is SignatureState.SIGNED
+    assert bundle.signature.key_id == signer.key_id
+    assert not list(tmp_path.glob(".*"))  # nothing staged is left behind

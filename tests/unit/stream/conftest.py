@@ -10,6 +10,7 @@ import numpy as np
 import orjson
 import pytest
 from support.bundles import make_tiny_bundle, synthetic_rows
+from support.signing import suite_public_key
 
 from iotad.schemas.features import FEATURES_39, FeatureLayout
 from iotad.schemas.labels import Task
@@ -33,9 +34,13 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def stream_settings(tmp_path_factory: pytest.TempPathFactory) -> StreamSettings:
-    """Worker settings with a private state dir and threshold 0 (every attack alerts)."""
+    """Worker settings with a private state dir, threshold 0 (every attack alerts), trusting the
+    suite's signing key."""
     return StreamSettings(
-        state_dir=tmp_path_factory.mktemp("state"), confidence_threshold=0.0, top_k=3
+        state_dir=tmp_path_factory.mktemp("state"),
+        confidence_threshold=0.0,
+        top_k=3,
+        trusted_keys=(suite_public_key(),),
     )
 
 

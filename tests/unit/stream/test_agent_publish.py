@@ -16,6 +16,7 @@ import numpy as np
 import orjson
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
+from support.signing import suite_public_key
 
 from iotad.errors import BrokerError
 from iotad.settings import Settings, load_settings
@@ -143,7 +144,7 @@ def _runtime(bundles: dict[str, Path], tmp_path: Path) -> WorkerRuntime:
         overrides={
             "topics": {"flows": "flows", "alerts": "alerts", "dead_letters": "dlq"},
             "stream": {"state_dir": str(tmp_path), "score_in_thread": False,
-                       "confidence_threshold": 0.0},
+                       "confidence_threshold": 0.0, "trusted_keys": [str(suite_public_key())]},
         }
     )  # fmt: skip
     return WorkerRuntime.create(settings, load_model(bundles["binary-v1"], settings.stream))

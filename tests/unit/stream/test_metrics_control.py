@@ -6,6 +6,8 @@ import asyncio
 import time
 from pathlib import Path
 
+from support.signing import suite_public_key
+
 from iotad.schemas.control import ControlAction, ModelControl
 from iotad.schemas.messages import ModelRef
 from iotad.settings import load_settings
@@ -62,7 +64,11 @@ def test_event_loop_watch_records_lag(bundles: dict[str, Path], tmp_path: Path) 
 
 
 def _runtime(bundles: dict[str, Path], tmp_path: Path) -> WorkerRuntime:
-    settings = load_settings(overrides={"stream": {"state_dir": str(tmp_path)}})
+    settings = load_settings(
+        overrides={
+            "stream": {"state_dir": str(tmp_path), "trusted_keys": [str(suite_public_key())]}
+        }
+    )
     return WorkerRuntime.create(settings, load_model(bundles["binary-v1"], settings.stream))
 
 

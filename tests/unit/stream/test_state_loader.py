@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support.signing import suite_public_key
 
 from iotad.errors import ArtifactError, ConfigError, ModelLoadError
 from iotad.schemas.messages import ModelRef
@@ -43,7 +44,9 @@ def test_corrupt_state_file_is_reported(tmp_path: Path) -> None:
 
 
 def _settings(tmp_path: Path, bundle: Path | None = None) -> StreamSettings:
-    return StreamSettings(state_dir=tmp_path / "state", bundle=bundle)
+    return StreamSettings(
+        state_dir=tmp_path / "state", bundle=bundle, trusted_keys=(suite_public_key(),)
+    )
 
 
 def test_no_model_anywhere_refuses_to_start(tmp_path: Path) -> None:
