@@ -41,14 +41,20 @@ from iotad.schemas.labels import BENIGN_LABEL
 
 
 def record_baseline(state: Path, baseline: Path) -> None:
-    """Record ``baseline`` as the gateway baseline of ``gw-bench`` in a worker's state dir."""
+    """Give a worker's state dir ``baseline`` as the gateway baseline of ``gw-bench``: copied
+    under its ``baselines/`` (where the worker keeps those it learns itself, so no signature is
+    asked for) and recorded in its ``baselines.json``."""
+    import shutil
+
     from iotad.stream.baseline_state import BaselineStore
     from iotad.stream.baselines import load_gateway_baseline
     from iotad.stream.state import BundleRecord
 
-    loaded = load_gateway_baseline(baseline)
+    own = state / "baselines" / "gw-bench" / baseline.name
+    shutil.copytree(baseline, own)
+    loaded = load_gateway_baseline(own)
     BaselineStore(state).record(
-        "gw-bench", BundleRecord(path=str(baseline), model=loaded.baseline.model,
+        "gw-bench", BundleRecord(path=str(own), model=loaded.baseline.model,
                                  promoted_at_ms=_now_ms()),
     )  # fmt: skip
 

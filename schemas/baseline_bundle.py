@@ -19,6 +19,7 @@ from iotad.errors import ModelLoadError
 from iotad.schemas.baseline_manifest import ANOMALOUS, NORMAL, BaselineManifest
 from iotad.schemas.bundle import inference_session, parse_file, read_parts, verify_files
 from iotad.schemas.manifest import MANIFEST_FILE, CanaryFile
+from iotad.schemas.signing import TrustPolicy
 from iotad.schemas.transform import FeatureTransform
 
 BundleKind = Literal["classifier", "baseline"]
@@ -61,19 +62,22 @@ class BaselineBundle:
         return self.manifest.sha256[self.manifest.files.model]
 
 
-def load_baseline(path: Path) -> BaselineBundle:
-    """Read the baseline bundle at ``path`` and verify its files.
+def load_baseline(path: Path, trust: TrustPolicy | None = None) -> BaselineBundle:
+    """Read the baseline bundle at ``path`` and verify its files (and, with ``trust``, the
+    manifest's signature, as for a classifier bundle).
 
     Raises
     ------
     ModelLoadError
-        for a missing, malformed or changed file, or a classifier bundle.
+        for a missing, malformed or changed file, a refused signature, or a classifier bundle.
     """
     path = Path(path)
     if not path.is_dir():
         raise ModelLoadError(f"not a bundle directory: {path}")
     if bundle_kind(path) != "baseline":
         raise ModelLoadError(f"{path} is a classifier bundle, not a gateway baseline")
+    if trust is not None:
+        trust.check(path, (path / MANIFEST_FILE).read_bytes())
     manifest = parse_file(BaselineManifest, path / MANIFEST_FILE)
     verify_files(path, manifest.reference, manifest.sha256)
     transform, canary = read_parts(

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from iotad.errors import IotadError, ModelLoadError
+from iotad.errors import ConfigError, IotadError, ModelLoadError
 from iotad.schemas.baseline_bundle import load_baseline, open_baseline_session
 from iotad.schemas.baseline_manifest import BaselineManifest
+from iotad.schemas.keys import load_trusted_keys
 from iotad.schemas.messages import ModelRef
+from iotad.schemas.signing import TrustPolicy
 from iotad.settings import StreamSettings
 from iotad.stream.baseline_state import BaselineStore
 from iotad.stream.core.baseline import GatewayBaseline
@@ -42,15 +44,18 @@ def baseline_ref(manifest: BaselineManifest) -> ModelRef:
     )
 
 
-def load_gateway_baseline(path: Path, serving_spec: FeatureSpec | None = None) -> LoadedBaseline:
-    """Load and verify a baseline bundle (checksums, graph, canary; layout vs the classifier).
+def load_gateway_baseline(
+    path: Path, serving_spec: FeatureSpec | None = None, trust: TrustPolicy | None = None
+) -> LoadedBaseline:
+    """Load and verify a baseline bundle (signature with ``trust``, checksums, graph, canary;
+    layout vs the classifier).
 
     Raises
     ------
     ModelLoadError
         for any failed check, or a layout the served classifier does not take.
     """
-    bundle = load_baseline(Path(path))
+    bundle = load_baseline(Path(path), trust)
     session = open_baseline_session(bundle)
     manifest = bundle.manifest
     if serving_spec is not None and set(manifest.input.raw_features) - serving_spec.name_set:
@@ -108,6 +113,26 @@ class BaselineRegistry:
         return frozenset(self._reported_missing - set(self._current))
 
 
+def baseline_trust(stream: StreamSettings, path: Path) -> TrustPolicy | None:
+    """The signature policy for the baseline at ``path``: none for one the worker learnt itself
+    (under ``stream.baseline_dir``, written by the worker; it holds no signing key), else the
+    classifiers' (``stream.trusted_keys``, ``allow_unsigned_bundles``).
+
+    Raises
+    ------
+    ModelLoadError
+        if a configured key cannot be read.
+    """
+    if Path(path).resolve().is_relative_to(Path(stream.baseline_dir).resolve()):
+        return None
+    try:
+        return TrustPolicy(load_trusted_keys(stream.trusted_keys), stream.allow_unsigned_bundles)
+    except ConfigError as exc:
+        raise ModelLoadError(
+            f"cannot check the signature of {path}: {exc.message}", hint=exc.hint
+        ) from exc
+
+
 def startup_baselines(stream: StreamSettings, serving_spec: FeatureSpec) -> BaselineRegistry:
     """A registry with every baseline recorded in the state dir that verifies.
 
@@ -123,7 +148,8 @@ def startup_baselines(stream: StreamSettings, serving_spec: FeatureSpec) -> Base
         return registry
     for gateway, record in sorted(state.gateways.items()):
         try:
-            loaded = load_gateway_baseline(Path(record.active.path), serving_spec)
+            path = Path(record.active.path)
+            loaded = load_gateway_baseline(path, serving_spec, baseline_trust(stream, path))
         except ModelLoadError as exc:
             logger.error(
                 "gateway %s: cannot serve its baseline %s: %s; the classifier alone decides",
@@ -141,6 +167,7 @@ __all__ = [
     "BaselineRegistry",
     "LoadedBaseline",
     "baseline_ref",
+    "baseline_trust",
     "load_gateway_baseline",
     "startup_baselines",
 ]

@@ -21,7 +21,7 @@ from iotad.errors import ModelLoadError
 from iotad.schemas.baseline_bundle import bundle_kind
 from iotad.schemas.control import ControlAction, ModelControl
 from iotad.schemas.messages import ModelRef
-from iotad.stream.baselines import load_gateway_baseline
+from iotad.stream.baselines import baseline_trust, load_gateway_baseline
 from iotad.stream.loader import LoadedModel, load_model
 from iotad.stream.model_control import control_event
 from iotad.stream.runtime import WorkerRuntime
@@ -67,7 +67,10 @@ async def handle_baseline(event: ModelControl, runtime: WorkerRuntime, reply: Re
     loop = asyncio.get_running_loop()
     spec = runtime.slot.current.serving.spec
     try:
-        loaded = await loop.run_in_executor(None, lambda: load_gateway_baseline(path, spec))
+        stream = runtime.settings.stream
+        loaded = await loop.run_in_executor(
+            None, lambda: load_gateway_baseline(path, spec, baseline_trust(stream, path))
+        )
         if event.model is not None and event.model != loaded.baseline.model:
             raise ModelLoadError(
                 f"baseline at {path} is {loaded.manifest.reference}, the request named "

@@ -243,10 +243,10 @@ def promote_baseline(
         if the event cannot be published.
     """
     from iotad.stream.baseline_state import BaselineStore
-    from iotad.stream.baselines import load_gateway_baseline
+    from iotad.stream.baselines import baseline_trust, load_gateway_baseline
 
     path = Path(bundle).resolve()
-    loaded = load_gateway_baseline(path)
+    loaded = load_gateway_baseline(path, trust=baseline_trust(settings.stream, path))
     ref = loaded.baseline.model
     BaselineStore(settings.stream.state_dir).record(
         loaded.manifest.gateway_id,

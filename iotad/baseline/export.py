@@ -27,6 +27,7 @@ from iotad.schemas.baseline_bundle import canary_classes, load_baseline, open_ba
 from iotad.schemas.baseline_manifest import BaselineManifest
 from iotad.schemas.bundle import inference_session, write_bundle
 from iotad.schemas.features import LAYOUT_FEATURES, FeatureLayout
+from iotad.schemas.keys import SigningKey
 from iotad.schemas.manifest import CanaryFile, ParityResult
 
 PARITY_ATOL = 1e-3
@@ -140,11 +141,13 @@ def learn_baseline(
     source: str,
     dest_root: Path,
     version: str | None = None,
+    signer: SigningKey | None = None,
 ) -> tuple[Path, BaselineManifest]:
     """Learn, verify and write the baseline of ``gateway_id`` from benign ``raw`` rows.
 
     ``raw`` holds the layout's features in :data:`~iotad.schemas.features.LAYOUT_FEATURES`
-    order, in arrival order. The bundle goes to ``dest_root/<version>``; the version defaults to
+    order, in arrival order. The bundle goes to ``dest_root/<version>`` (signed with ``signer``
+    when given, like a classifier bundle); the version defaults to
     the creation time plus a hash of the graph.
 
     Raises
@@ -220,6 +223,7 @@ def learn_baseline(
         canary=_canary(every, served, threshold.value),
         metrics=metrics,
         manifest_type=BaselineManifest,
+        signer=signer,
     )
     open_baseline_session(load_baseline(dest))
     return dest, manifest

@@ -18,12 +18,13 @@ import orjson
 import pytest
 from support.bundles import make_tiny_bundle
 from support.kafka import IsolatedSettings, consume_all, produce
+from support.signing import suite_signer
 from support.worker import WorkerProcess, free_port, settings_env
 
 from iotad.baseline import BaselineConfig, learn_baseline
 from iotad.cli.main import main
 from iotad.console import Console
-from iotad.errors import ExitCode
+from iotad.errors import ExitCode, ModelLoadError
 from iotad.schemas.features import FEATURES_39, FeatureLayout
 from iotad.schemas.labels import Task
 from iotad.schemas.messages import Alert
@@ -87,15 +88,22 @@ def test_promoted_baseline_quiets_its_gateway_and_the_other_falls_back(
     settings = isolated_settings(
         stream={"web_port": free_port(), "confidence_threshold": 0.0, "batch_size": 100}
     )
+    unsigned, _ = learn_baseline(
+        _benign(400, seed=1), gateway_id="gw-a", layout=FeatureLayout.CIC39,
+        config=BaselineConfig(target_far=0.01), source="test", dest_root=tmp_path / "unsigned",
+    )  # fmt: skip
     bundle, _ = learn_baseline(
         _benign(400, seed=1), gateway_id="gw-a", layout=FeatureLayout.CIC39,
         config=BaselineConfig(target_far=0.01), source="test", dest_root=tmp_path / "gw-a",
+        signer=suite_signer(),
     )  # fmt: skip
     worker = WorkerProcess(settings, tmp_path / "worker.log", bundle=classifier)
     try:
         worker.wait_ready()
         for key, value in settings_env(settings).items():
             monkeypatch.setenv(key, value)
+        refused = main(["models", "promote", str(unsigned), "--wait", "0"], console=Console())
+        assert refused == ModelLoadError("").exit_code  # a promoted baseline must be signed
         promoted = main(["models", "promote", str(bundle), "--wait", "20"], console=Console())
         assert promoted == ExitCode.OK
         assert worker.metric("iotad_gateways_with_baseline") == 1
