@@ -18,6 +18,7 @@ The bundle is a compact Random Forest: taken from ``models/`` when the offline p
 ``rf-compact`` bundle there, otherwise trained here on the real rows (sklearn RF, 30 trees,
 depth 12 → skl2onnx → iotad bundle). ``--profile`` re-runs each backlog phase under cProfile
 (scoring inline so the profile sees it) and prints where the time goes.
+The gateway baseline's cost (off vs on, same backlog): bench/baseline_throughput.py.
 """
 
 from __future__ import annotations
@@ -426,10 +427,16 @@ def _spread(values: list[float]) -> str:
 
 def backlog_rate(
     args: argparse.Namespace, bootstrap: str, topics: dict[str, str], bundle: Path,
-    batch_size: int, flows: int, tmp: Path,
+    batch_size: int, flows: int, tmp: Path, prepare: Callable[[Path], None] | None = None,
 ) -> tuple[float, float | None]:  # fmt: skip
-    """One worker (a fresh consumer group) drains the backlog: flows/s and loop-lag p99 bound."""
+    """One worker (a fresh consumer group) drains the backlog: flows/s and loop-lag p99 bound.
+
+    ``prepare`` is called with the worker's state dir before it starts (e.g. to record a
+    gateway baseline there, bench/baseline_throughput.py).
+    """
     state = tmp / f"state-{uuid.uuid4().hex[:6]}"
+    if prepare is not None:
+        prepare(state)
     worker = Worker(bootstrap, topics, bundle, batch_size, state, inline=args.score_inline,
                     incidents=not args.no_incidents, partitions=args.partitions)  # fmt: skip
     try:
@@ -573,6 +580,24 @@ def profile(
     stats.sort_stats("cumulative").print_stats(r"iotad|faust/streams|faust/transport/consumer", 15)
 
 
+def bench_bundle(x: np.ndarray, y: np.ndarray, files: list[Path], tmp: Path) -> Path:
+    """The compact forest under ``models/``, else one trained here (and say which)."""
+    bundle = find_compact_rf(REPO / "models")
+    if bundle is not None:
+        print(f"bundle: {bundle} (rf-compact from the offline pipeline)")
+        return bundle
+    started = time.monotonic()
+    bundle = train_bundle(tmp / "bundle", x, y, files)
+    m = load_bundle(bundle).manifest
+    print(
+        f"bundle: no rf-compact bundle under models/, so trained here in "
+        f"{time.monotonic() - started:.0f}s: sklearn RF, 30 trees, depth 12, "
+        f"{len(m.classes)} classes, 39 features; accuracy {m.metrics.accuracy:.3f} on "
+        "each label's last 20 % of rows"
+    )
+    return bundle
+
+
 def main() -> None:
     if len(sys.argv) == 5 and sys.argv[1] == "--noop-agent":
         noop_agent(sys.argv[2], sys.argv[3], int(sys.argv[4]))
@@ -608,19 +633,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="iotad-bench-") as name, broker(args.bootstrap) as bs:
         tmp = Path(name)
         print(f"broker: {bs}")
-        bundle = find_compact_rf(REPO / "models")
-        if bundle is not None:
-            print(f"bundle: {bundle} (rf-compact from the offline pipeline)")
-        else:
-            started = time.monotonic()
-            bundle = train_bundle(tmp / "bundle", x, y, files)
-            m = load_bundle(bundle).manifest
-            print(
-                f"bundle: no rf-compact bundle under models/, so trained here in "
-                f"{time.monotonic() - started:.0f}s: sklearn RF, 30 trees, depth 12, "
-                f"{len(m.classes)} classes, 39 features; accuracy {m.metrics.accuracy:.3f} on "
-                "each label's last 20 % of rows"
-            )
+        bundle = bench_bundle(x, y, files, tmp)
         for fmt in args.formats.split(","):
             batched = fmt.strip() == "batched"
 

@@ -128,6 +128,35 @@ class TopicSettings(_Section):
         return f"{self.alerts}.{category_slug}"
 
 
+class BaselineSettings(_Section):
+    """Per-gateway benign baselines in the worker (docs/baseline.md)."""
+
+    # Online learning: a gateway without a baseline has its first learn_flows flows collected
+    # (then fitted in a thread, and served from then on); 0 = off (promote baselines instead).
+    learn_flows: int = Field(default=0, ge=0, le=1_000_000)
+    # The false-alert rate on held-back benign flows the anomaly threshold is set for.
+    target_far: float = Field(default=0.01, gt=0, lt=1)
+    # The last share of the learning flows that is not fitted on but sets the threshold.
+    held_back_fraction: float = Field(default=0.25, gt=0, lt=1)
+    # The novelty model: distance to the k-th nearest of at most max_reference_rows flows.
+    k: int = Field(default=3, ge=1, le=64)
+    max_reference_rows: int = Field(default=256, ge=8, le=20_000)
+    # At most this many gateways collect learning flows at once (bounded memory).
+    max_learning_gateways: int = Field(default=64, ge=1)
+    # Where learnt baselines are written (default: <stream.state_dir>/baselines).
+    dir: Path | None = None
+    seed: int = 42
+
+    @model_validator(mode="after")
+    def _enough_flows(self) -> BaselineSettings:
+        if self.learn_flows and self.learn_flows * (1 - self.held_back_fraction) < self.k + 1:
+            raise ValueError(
+                f"baseline.learn_flows={self.learn_flows} leaves fewer than k+1={self.k + 1} "
+                "flows to fit on; raise learn_flows"
+            )
+        return self
+
+
 class StreamSettings(_Section):
     """The scoring worker."""
 
@@ -178,6 +207,10 @@ class StreamSettings(_Section):
     # stream before the fetcher waits (None: max(4096, 2 x batch_size)).
     max_poll_records: int | None = Field(default=None, ge=1)
     stream_buffer_maxsize: int | None = Field(default=None, ge=1)
+    baseline: BaselineSettings = Field(default_factory=lambda: BaselineSettings())
+    # Per-class thresholds for the served classifier (calibration.v1 JSON, docs/baseline.md);
+    # applied only to the bundle it names, for gateways without a baseline.
+    calibration: Path | None = None
 
     # Bundles must be signed by one of these Ed25519 public keys (PEM files, or folders whose
     # *.pub files all count; re-read at every load, so a key dropped into a folder counts at the
@@ -200,6 +233,11 @@ class StreamSettings(_Section):
                 f"stream.max_message_bytes ({self.max_message_bytes})"
             )
         return self
+
+    @property
+    def baseline_dir(self) -> Path:
+        """Where the worker writes the baselines it learns."""
+        return self.baseline.dir or Path(self.state_dir) / "baselines"
 
 
 class IncidentSettings(_Section):
@@ -303,6 +341,9 @@ class DemoSettings(_Section):
     # Longest wait for the worker to become ready, and for it to account for every flow sent.
     ready_timeout_s: float = Field(default=180.0, gt=0)
     drain_timeout_s: float = Field(default=120.0, gt=0)
+    # The worker learns the demo gateway's baseline online from this share of the flows of the
+    # synthetic feed's first benign stretch (0 = no baseline: the classifier alone decides).
+    baseline_learn_share: float = Field(default=0.5, ge=0, le=1)
 
 
 class Settings(BaseSettings):
@@ -457,6 +498,7 @@ def load_settings(
 
 __all__ = [
     "BrokerSecuritySettings",
+    "BaselineSettings",
     "BrokerSettings",
     "CaptureSettings",
     "DemoSettings",

@@ -5,6 +5,7 @@ results document ``iotad offline report`` writes (both protocols, the data used,
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -231,9 +232,21 @@ def write_report(out: Path, dest: Path, *, figures: bool = True) -> Path:
             lines += ["", f"## {protocol}: full results table", "", table.read_text().strip()]
     if figures:
         lines += _figures(out, dest.parent / "img", runs)
+    lines += _kept_sections(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text("\n".join(lines) + "\n")
     return dest
+
+
+_SECTION = re.compile(r"<!-- section: ([a-z0-9-]+) -->.*?<!-- end section: \1 -->", re.DOTALL)
+
+
+def _kept_sections(dest: Path) -> list[str]:
+    """Sections other commands wrote into ``dest`` between ``<!-- section: NAME -->`` and
+    ``<!-- end section: NAME -->`` (e.g. ``bench/baseline_report.py``), kept as they are."""
+    if not dest.is_file():
+        return []
+    return [line for m in _SECTION.finditer(dest.read_text()) for line in ("", m.group(0))]
 
 
 def _figures(out: Path, img: Path, runs: Mapping[str, dict[str, Any]]) -> list[str]:

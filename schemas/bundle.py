@@ -89,6 +89,43 @@ def _parse(model: type[M], path: Path, data: bytes) -> M:
         ) from exc
 
 
+def parse_file(model: type[M], path: Path) -> M:
+    """Read and validate one bundle JSON file; a clear :class:`ModelLoadError` if it is not."""
+    return _parse(model, path, _read(path))
+
+
+def verify_files(path: Path, reference: str, sha256: Mapping[str, str]) -> None:
+    """Raise :class:`ModelLoadError` unless every file in ``sha256`` is a file of the bundle
+    folder with that sha256."""
+    for name, expected in sha256.items():
+        file = path / name
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise ModelLoadError(
+                f"bundle {reference}: the manifest names {name!r}, not a file of the bundle folder"
+            )
+        if not file.is_file():
+            raise ModelLoadError(f"bundle {reference}: file {name} is missing")
+        actual = sha256_file(file)
+        if actual != expected:
+            raise ModelLoadError(
+                f"bundle {reference}: {name} has sha256 {actual[:12]}…, the manifest "
+                f"says {expected[:12]}… (file changed or corrupted)"
+            )
+
+
+def read_parts(
+    path: Path, reference: str, files: BundleFiles, raw_features: list[str]
+) -> tuple[FeatureTransform, CanaryFile]:
+    """A bundle's feature transform (scaler + mask) and canary rows, checked against its layout."""
+    scaler = parse_file(ScalerFile, path / files.scaler)
+    mask = parse_file(FeatureMaskFile, path / files.feature_mask)
+    if scaler.features != raw_features:
+        raise ModelLoadError(
+            f"bundle {reference}: scaler features differ from the manifest's raw features"
+        )
+    return FeatureTransform.from_files(scaler, mask), parse_file(CanaryFile, path / files.canary)
+
+
 def load_bundle(path: Path, trust: TrustPolicy | None = None) -> Bundle:
     """Read the bundle at ``path`` and verify every file's sha256 and internal consistency.
 
@@ -158,6 +195,21 @@ class BundleSession:
         return self.scores_for_model_input(self.bundle.transform.apply(raw))
 
 
+def inference_session(model_bytes: bytes, reference: str, intra_op_threads: int = 1) -> Any:
+    """An onnxruntime CPU session for a graph, or :class:`ModelLoadError` naming the bundle."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads
+    options.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(
+            model_bytes, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises several unrelated types for a bad graph
+        raise ModelLoadError(f"bundle {reference}: ONNX model does not load: {exc}") from exc
+
+
 def open_session(bundle: Bundle, *, intra_op_threads: int = 1) -> BundleSession:
     """An onnxruntime session for ``bundle``, refused unless its canary rows reproduce.
 
@@ -167,20 +219,8 @@ def open_session(bundle: Bundle, *, intra_op_threads: int = 1) -> BundleSession:
         if ONNX cannot load the model, its input/output names differ from the manifest, or a
         canary row's class or scores differ from the recorded ones.
     """
-    import onnxruntime as ort
-
     manifest = bundle.manifest
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = intra_op_threads
-    options.inter_op_num_threads = 1
-    try:
-        session = ort.InferenceSession(
-            bundle.model_bytes, sess_options=options, providers=["CPUExecutionProvider"]
-        )
-    except Exception as exc:  # onnxruntime raises several unrelated types for a bad graph
-        raise ModelLoadError(
-            f"bundle {manifest.reference}: ONNX model does not load: {exc}"
-        ) from exc
+    session = inference_session(bundle.model_bytes, manifest.reference, intra_op_threads)
     inputs = [i.name for i in session.get_inputs()]
     outputs = [o.name for o in session.get_outputs()]
     if inputs != [manifest.input.onnx_input] or manifest.output.scores not in outputs:
@@ -236,12 +276,14 @@ def write_bundle(
     canary: CanaryFile,
     metrics: Mapping[str, Any],
     signer: SigningKey | None = None,
-) -> BundleManifest:
+    manifest_type: type[M] = BundleManifest,  # type: ignore[assignment]
+) -> M:
     """Write a complete bundle to ``dest`` atomically and return its manifest.
 
-    ``manifest_fields`` are every :class:`BundleManifest` field except ``files`` and ``sha256``,
-    which are filled in here. ``dest`` must not exist yet. With ``signer``, ``manifest.sig`` is
-    written too, before the bundle appears at ``dest``.
+    ``manifest_fields`` are every field of ``manifest_type`` (:class:`BundleManifest`, or
+    :class:`~iotad.schemas.baseline_manifest.BaselineManifest` for a gateway baseline) except
+    ``files`` and ``sha256``, which are filled in here. ``dest`` must not exist yet. With
+    ``signer``, ``manifest.sig`` is written too, before the bundle appears at ``dest``.
     """
     dest = Path(dest)
     if dest.exists():
@@ -261,7 +303,7 @@ def write_bundle(
             (staging / name).write_bytes(data)
         sha = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
         try:
-            manifest = BundleManifest(**{**manifest_fields, "files": files, "sha256": sha})
+            manifest = manifest_type(**{**manifest_fields, "files": files, "sha256": sha})
         except ValidationError as exc:
             raise ModelLoadError(f"invalid bundle manifest: {exc}") from exc
         raw_manifest = _dump(manifest)
@@ -279,8 +321,12 @@ __all__ = [
     "Bundle",
     "BundleSession",
     "check_canary",
+    "inference_session",
     "load_bundle",
     "open_session",
+    "parse_file",
+    "read_parts",
     "sha256_file",
+    "verify_files",
     "write_bundle",
 ]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from iotad.schemas.baseline_manifest import BaselineManifest
+from iotad.schemas.calibration import CalibrationFile
 from iotad.schemas.control import ModelControl
 from iotad.schemas.incidents import Incident
 from iotad.schemas.manifest import BundleManifest
@@ -30,6 +32,8 @@ SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "incident.v1.json": Incident,
     "dead_letter.v1.json": DeadLetter,
     "bundle_manifest.v1.json": BundleManifest,
+    "baseline_manifest.v1.json": BaselineManifest,
+    "calibration.v1.json": CalibrationFile,
     "bundle_signature.v1.json": BundleSignature,
     "model_control.v1.json": ModelControl,
 }

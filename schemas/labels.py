@@ -19,7 +19,8 @@ from iotad.errors import SchemaError
 
 
 class Category(StrEnum):
-    """Attack categories of the 8-class task, plus ``Attack`` for a binary model's verdict."""
+    """Attack categories of the 8-class task, plus ``Attack`` for a binary model's verdict and
+    ``Unknown`` for a flow anomalous for its gateway that the classifier calls benign (zero-day)."""
 
     DDOS = "DDoS"
     DOS = "DoS"
@@ -30,6 +31,7 @@ class Category(StrEnum):
     MIRAI = "Mirai"
     BENIGN = "Benign"
     ATTACK = "Attack"
+    UNKNOWN = "Unknown"
 
     @property
     def slug(self) -> str:

@@ -114,6 +114,9 @@ class BundleManifest(_Part):
     )
 
     format_version: Literal[1] = 1
+    kind: Literal["classifier"] = Field(
+        default="classifier", description="classifier; a gateway baseline says baseline."
+    )
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$")]
     version: Annotated[str, Field(pattern=r"^[A-Za-z0-9._+-]+$")]
     created_at: datetime

@@ -180,6 +180,15 @@ class Alert(_Message):
     ground_truth_label: str | None = Field(
         default=None, description="The label the flow carried, if any (evaluation only)."
     )
+    anomaly_score: FiniteFloat | None = Field(
+        default=None,
+        description="How far the flow lies from its gateway's benign baseline (higher is more "
+        "unusual; it alerts at or above the baseline's threshold); null when the gateway has "
+        "no baseline.",
+    )
+    baseline: ModelRef | None = Field(
+        default=None, description="The gateway's baseline bundle that scored the flow, if any."
+    )
 
 
 class DeadLetterCode(StrEnum):

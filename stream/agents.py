@@ -138,6 +138,8 @@ def record_outcome(runtime: WorkerRuntime, outcome: BatchOutcome, acked_at: floa
     m.flows_scored.inc(outcome.scored)
     m.benign.inc(outcome.benign)
     m.uncertain.inc(outcome.uncertain)
+    m.normal.inc(outcome.normal)
+    m.baseline_seconds.observe(outcome.baseline_seconds)
     m.batch_flows.observe(outcome.scored)
     m.scoring_seconds.observe(outcome.score_seconds)
     m.batch_seconds.observe(outcome.core_seconds)
@@ -190,6 +192,7 @@ async def handle_batch(
         runtime.next_offsets[key] = max(runtime.next_offsets.get(key, 0), m.offset + 1)
     _log_dead_letters(outcome)
     record_outcome(runtime, outcome, acked_at)
+    runtime.after_batch(outcome, loaded)
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
             "batch scored by %s: %d flows, %d alerts, %d benign, %d dead letters",

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from iotad.schemas.baseline_manifest import BaselineManifest
 from iotad.schemas.manifest import MANIFEST_FILE, BundleManifest
 
 
@@ -27,9 +28,15 @@ def read_entry(path: Path) -> CatalogEntry:
     except FileNotFoundError:
         return CatalogEntry(path, None, f"no {MANIFEST_FILE}")
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(root)"
-        return CatalogEntry(path, None, f"invalid manifest at {where}: {first['msg']}")
+        try:
+            baseline = BaselineManifest.model_validate_json((path / MANIFEST_FILE).read_bytes())
+        except ValidationError:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(root)"
+            return CatalogEntry(path, None, f"invalid manifest at {where}: {first['msg']}")
+        return CatalogEntry(
+            path, None, f"gateway baseline {baseline.reference} of gateway {baseline.gateway_id}"
+        )
     return CatalogEntry(path, manifest)
 
 

@@ -19,8 +19,10 @@ from pydantic import ValidationError
 
 from iotad.errors import ModelLoadError
 from iotad.kafka_security import aiokafka_options
+from iotad.schemas.baseline_bundle import bundle_kind
 from iotad.schemas.control import ControlAction, ModelControl
 from iotad.schemas.messages import ModelRef
+from iotad.stream.baselines import baseline_trust, load_gateway_baseline
 from iotad.stream.loader import LoadedModel, load_model
 from iotad.stream.model_control import control_event
 from iotad.stream.runtime import WorkerRuntime
@@ -60,10 +62,46 @@ def _verify(runtime: WorkerRuntime, path: Path) -> LoadedModel:
     return loaded
 
 
+async def handle_baseline(event: ModelControl, runtime: WorkerRuntime, reply: Reply) -> None:
+    """Load, verify and serve the gateway baseline a promote names; answer either way."""
+    path = Path(event.bundle_path)
+    loop = asyncio.get_running_loop()
+    spec = runtime.slot.current.serving.spec
+    try:
+        stream = runtime.settings.stream
+        loaded = await loop.run_in_executor(
+            None, lambda: load_gateway_baseline(path, spec, baseline_trust(stream, path))
+        )
+        if event.model is not None and event.model != loaded.baseline.model:
+            raise ModelLoadError(
+                f"baseline at {path} is {loaded.manifest.reference}, the request named "
+                f"{event.model.name}@{event.model.version}"
+            )
+    except ModelLoadError as exc:
+        logger.error(
+            "refused baseline %s: %s", path, exc.message, extra={"event_id": event.event_id}
+        )
+        await _answer(runtime, reply, event, ControlAction.REFUSED, event.model, exc.message)
+        return
+    runtime.install_baseline(loaded, origin="promoted")
+    await _answer(runtime, reply, event, ControlAction.ACTIVATED, loaded.baseline.model)
+
+
 async def handle_request(event: ModelControl, runtime: WorkerRuntime, reply: Reply) -> None:
-    """Load, verify and swap in the bundle a promote/rollback names; answer either way."""
+    """Load, verify and swap in the bundle a promote/rollback names; answer either way.
+
+    A promote naming a gateway baseline bundle installs it for its gateway instead
+    (:func:`handle_baseline`); the classifier keeps serving.
+    """
     current = runtime.slot.current
     path = Path(event.bundle_path)
+    try:
+        kind = bundle_kind(path)
+    except ModelLoadError:
+        kind = "classifier"  # not readable: the classifier path refuses it with the reason
+    if kind == "baseline":
+        await handle_baseline(event, runtime, reply)
+        return
     logger.info(
         "%s requested: %s (serving %s)",
         event.action.value,
@@ -159,4 +197,4 @@ async def follow_control_topic(runtime: WorkerRuntime, reply: Reply) -> None:
         await consumer.stop()
 
 
-__all__ = ["follow_control_topic", "handle_request", "parse_control"]
+__all__ = ["follow_control_topic", "handle_baseline", "handle_request", "parse_control"]

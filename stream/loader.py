@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iotad.errors import ConfigError, ModelLoadError
-from iotad.schemas.bundle import load_bundle, open_session
+from iotad.schemas.bundle import load_bundle, open_session, parse_file
+from iotad.schemas.calibration import CalibrationFile
 from iotad.schemas.keys import load_trusted_keys
 from iotad.schemas.manifest import BundleManifest
 from iotad.schemas.signing import SignatureCheck, SignatureState, TrustPolicy
@@ -74,6 +75,34 @@ def check_compatible(candidate: FeatureSpec, serving: FeatureSpec, reference: st
     )
 
 
+def calibrated_thresholds(
+    path: Path | None, manifest: BundleManifest, model_sha256: str
+) -> dict[str, float]:
+    """The per-class thresholds of ``path`` if it was calibrated for this bundle, else none.
+
+    Raises
+    ------
+    ModelLoadError
+        if the calibration file is unreadable.
+    """
+    if path is None:
+        return {}
+    calibration = parse_file(CalibrationFile, Path(path))
+    if calibration.bundle != manifest.reference or calibration.model_sha256 != model_sha256:
+        logger.warning(
+            "calibration %s is for %s, not %s: serving with the global threshold",
+            path,
+            calibration.bundle,
+            manifest.reference,
+        )
+        return {}
+    unknown = sorted(set(calibration.classes) - set(manifest.classes))
+    if unknown:
+        raise ModelLoadError(f"calibration {path} names classes the bundle lacks: {unknown}")
+    logger.info("bundle %s: per-class thresholds from %s", manifest.reference, path)
+    return {name: c.threshold for name, c in calibration.classes.items()}
+
+
 def load_model(
     path: Path,
     stream: StreamSettings,
@@ -117,7 +146,14 @@ def load_model(
             signature.describe(),
         )
     session = open_session(bundle)
-    serving = serving_model(session, threshold=stream.confidence_threshold, top_k=stream.top_k)
+    serving = serving_model(
+        session,
+        threshold=stream.confidence_threshold,
+        top_k=stream.top_k,
+        class_thresholds=calibrated_thresholds(
+            stream.calibration, bundle.manifest, bundle.model_sha256
+        ),
+    )
     if serving_spec is not None:
         check_compatible(serving.spec, serving_spec, bundle.manifest.reference)
     return LoadedModel(Path(path), bundle.manifest, serving, signature)
@@ -173,4 +209,11 @@ def startup_model(stream: StreamSettings, configured: Path | None = None) -> Loa
     )
 
 
-__all__ = ["LoadedModel", "check_compatible", "load_model", "startup_model", "trust_policy"]
+__all__ = [
+    "LoadedModel",
+    "calibrated_thresholds",
+    "check_compatible",
+    "load_model",
+    "startup_model",
+    "trust_policy",
+]

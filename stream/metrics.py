@@ -250,6 +250,41 @@ class WorkerMetrics:
         ):
             r.register(collector)
         self.model = Info("iotad_model", "The model bundle this worker scores with.", registry=r)
+        self.normal = Counter(
+            "iotad_normal_flows",
+            "Scored flows their gateway's baseline found normal (not alerted).",
+            registry=r,
+        )
+        self.baseline_missing_flows = Counter(
+            "iotad_baseline_missing_flows",
+            "Flows of gateways without a baseline (decided by the classifier alone), by gateway.",
+            ["gateway"],
+            registry=r,
+        )
+        self.gateways_without_baseline = Gauge(
+            "iotad_gateways_without_baseline",
+            "Gateways seen by this worker that have no baseline (the classifier alone decides).",
+            registry=r,
+        )
+        self.gateways_with_baseline = Gauge(
+            "iotad_gateways_with_baseline", "Gateways with a baseline in this worker.", registry=r
+        )
+        self.baseline_learning_flows = Gauge(
+            "iotad_baseline_learning_flows",
+            "Learning flows collected so far for a gateway's online baseline, by gateway.",
+            ["gateway"],
+            registry=r,
+        )
+        self.baselines_installed = Counter(
+            "iotad_baselines_installed",
+            "Gateway baselines put in service, by origin (learnt online, promoted).",
+            ["origin"],
+            registry=r,
+        )
+        self.baseline_seconds = BatchHistogram(
+            "iotad_baseline_seconds", "Baseline scoring time per batch.", SCORING_BUCKETS
+        )
+        r.register(self.baseline_seconds)
         self.model_unsigned = Gauge(
             "iotad_model_unsigned",
             "1 while the model in service has no trusted signature (served only because "

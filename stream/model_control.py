@@ -17,6 +17,8 @@ from iotad.broker.admin import require_broker
 from iotad.errors import BrokerError, ModelLoadError
 from iotad.kafka_failures import connection_error
 from iotad.kafka_security import kafka_python_options
+from iotad.schemas.baseline_bundle import bundle_kind
+from iotad.schemas.baseline_manifest import BaselineManifest
 from iotad.schemas.control import ControlAction, ModelControl
 from iotad.schemas.manifest import BundleManifest
 from iotad.schemas.messages import ModelRef
@@ -189,8 +191,10 @@ def promote_bundle(
     wait_s: float,
     verify: bool = True,
     expected_replies: int | None = None,
-) -> tuple[BundleManifest, ControlOutcome]:
+) -> tuple[BundleManifest | BaselineManifest, ControlOutcome]:
     """Hot-swap ``bundle`` into every running worker and record it as the promoted bundle.
+
+    A gateway baseline bundle goes to :func:`promote_baseline` instead.
 
     Verifies the bundle here first (as a worker would; ``verify=False`` only reads its
     manifest), records it in ``<stream.state_dir>/active_bundle.json``, publishes a ``promote``
@@ -208,6 +212,8 @@ def promote_bundle(
     from iotad.stream.loader import load_model
 
     path = Path(bundle).resolve()
+    if bundle_kind(path) == "baseline":
+        return promote_baseline(settings, path, wait_s=wait_s, expected_replies=expected_replies)
     if verify:
         manifest = load_model(path, settings.stream).manifest
     else:
@@ -221,6 +227,35 @@ def promote_bundle(
     )
     event = control_event(ControlAction.PROMOTE, path, model=ref)
     return manifest, _announce(settings, event, wait_s, expected_replies)
+
+
+def promote_baseline(
+    settings: Settings, bundle: Path, *, wait_s: float, expected_replies: int | None = None
+) -> tuple[BaselineManifest, ControlOutcome]:
+    """Serve the gateway baseline ``bundle`` for its gateway in every running worker.
+
+    Verifies it here first, records it in ``<stream.state_dir>/baselines.json`` (so workers
+    started later use it too) and publishes a ``promote`` event naming it.
+
+    Raises
+    ------
+    ModelLoadError
+        if the bundle does not verify.
+    BrokerError
+        if the event cannot be published.
+    """
+    from iotad.stream.baseline_state import BaselineStore
+    from iotad.stream.baselines import baseline_trust, load_gateway_baseline
+
+    path = Path(bundle).resolve()
+    loaded = load_gateway_baseline(path, trust=baseline_trust(settings.stream, path))
+    ref = loaded.baseline.model
+    BaselineStore(settings.stream.state_dir).record(
+        loaded.manifest.gateway_id,
+        BundleRecord(path=str(path), model=ref, promoted_at_ms=int(time.time() * 1000)),
+    )
+    event = control_event(ControlAction.PROMOTE, path, model=ref)
+    return loaded.manifest, _announce(settings, event, wait_s, expected_replies)
 
 
 def rollback_bundle(
@@ -245,6 +280,7 @@ __all__ = [
     "ReplyWatcher",
     "control_event",
     "model_ref",
+    "promote_baseline",
     "promote_bundle",
     "publish_control_event",
     "rollback_bundle",

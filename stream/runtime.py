@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import logging
 import os
 import socket
 import time
@@ -11,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from iotad.settings import Settings
+from iotad.stream.baseline_learning import BaselineLearner
+from iotad.stream.baselines import BaselineRegistry, LoadedBaseline, startup_baselines
 from iotad.stream.core.alert import AlertThrottle, SeverityPolicy, ThrottleState
 from iotad.stream.core.limits import StructureLimits
 from iotad.stream.core.pipeline import BatchOutcome, ScoringOptions, process_batch
@@ -18,6 +22,8 @@ from iotad.stream.core.types import InboundMessage
 from iotad.stream.loader import LoadedModel
 from iotad.stream.metrics import WorkerMetrics
 from iotad.stream.topics import WorkerTopics
+
+logger = logging.getLogger(__name__)
 
 
 class ModelSlot:
@@ -59,11 +65,16 @@ class WorkerRuntime:
     #: Consumer lag per (topic, partition), refreshed in place by ``refresh_lag``.
     lag: dict[tuple[str, int], int] = field(default_factory=dict)
     control_ready: bool = False
+    baselines: BaselineRegistry = field(default_factory=BaselineRegistry)
+    learner: BaselineLearner | None = None
 
     @classmethod
-    def create(cls, settings: Settings, loaded: LoadedModel) -> WorkerRuntime:
-        """A runtime serving ``loaded`` under ``settings``."""
+    def create(
+        cls, settings: Settings, loaded: LoadedModel, baselines: BaselineRegistry | None = None
+    ) -> WorkerRuntime:
+        """A runtime serving ``loaded`` (and the recorded gateway baselines) under ``settings``."""
         stream = settings.stream
+        learning = stream.baseline.learn_flows > 0
         throttle = (
             AlertThrottle(
                 int(stream.alert_throttle_window_s * 1000),
@@ -80,6 +91,7 @@ class WorkerRuntime:
             throttle=throttle,
             limits=StructureLimits(stream.max_nesting_depth, stream.max_array_length),
             max_batch_bytes=stream.max_batch_bytes,
+            collect_uncovered=learning,
         )
         lag: dict[tuple[str, int], int] = {}
         runtime = cls(
@@ -95,8 +107,59 @@ class WorkerRuntime:
                 else None
             ),
         )
+        runtime.baselines = (
+            baselines if baselines is not None else startup_baselines(stream, loaded.serving.spec)
+        )
+        if learning:
+            runtime.learner = BaselineLearner(
+                stream.baseline,
+                out_dir=stream.baseline_dir,
+                state_dir=stream.state_dir,
+                registry=runtime.baselines,
+                on_installed=lambda b: runtime.install_baseline(b, origin="learnt"),
+            )
         runtime.show_model(loaded)
+        runtime.metrics.gateways_with_baseline.set(len(runtime.baselines.current))
         return runtime
+
+    def install_baseline(self, loaded: LoadedBaseline, *, origin: str) -> None:
+        """Serve ``loaded`` for its gateway from the next batch on (thread-safe enough: the map
+        is replaced whole)."""
+        self.baselines.install(loaded)
+        self.metrics.baselines_installed.labels(origin=origin).inc()
+        self.metrics.gateways_with_baseline.set(len(self.baselines.current))
+        self.metrics.gateways_without_baseline.set(len(self.baselines.missing))
+        with contextlib.suppress(KeyError):  # only gateways that learnt online have the gauge
+            self.metrics.baseline_learning_flows.remove(loaded.manifest.gateway_id)
+        logger.info(
+            "gateway %s: now deciding with baseline %s (%s)",
+            loaded.manifest.gateway_id,
+            loaded.manifest.reference,
+            origin,
+        )
+
+    def after_batch(self, outcome: BatchOutcome, loaded: LoadedModel) -> None:
+        """Baseline bookkeeping once a batch's output is acknowledged: report gateways without
+        a baseline (logged once each) and feed the online learner."""
+        missing = outcome.missing_baseline
+        if not missing:
+            return
+        m = self.metrics
+        for gateway, flows in missing.items():
+            m.baseline_missing_flows.labels(gateway=gateway).inc(flows)
+        for gateway in self.baselines.newly_missing(missing):
+            logger.warning(
+                "gateway %s has no baseline: its flows are decided by the classifier alone%s",
+                gateway,
+                " until it has learnt one"
+                if self.learner is not None
+                else " (learn one with `iotad baseline learn` and promote it)",
+            )
+        m.gateways_without_baseline.set(len(self.baselines.missing))
+        if self.learner is not None:
+            self.learner.observe(outcome.uncovered_rows, loaded.serving.spec)
+            for gateway, count in self.learner.collected.items():
+                m.baseline_learning_flows.labels(gateway=gateway).set(count)
 
     def show_model(self, loaded: LoadedModel) -> None:
         """Publish the model in service on ``/metrics`` (``iotad_model_info``, with the key that
@@ -123,6 +186,7 @@ class WorkerRuntime:
             self.options,
             now_ms=int(time.time() * 1000),
             throttle_state=self.throttle_state,
+            baselines=self.baselines.current,
         )
         if self.executor is None:
             return call()
@@ -132,6 +196,8 @@ class WorkerRuntime:
         """Release the scoring thread."""
         if self.executor is not None:
             self.executor.shutdown(wait=False, cancel_futures=True)
+        if self.learner is not None:
+            self.learner.close()
 
 
 __all__ = ["ModelSlot", "WorkerRuntime", "worker_identity"]

@@ -101,25 +101,44 @@ class ActiveBundleStore:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with (self.state_dir / _LOCK_FILE).open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with locked_state(self.state_dir, _LOCK_FILE):
+            yield
 
     def _write(self, state: ActiveBundleState) -> None:
-        descriptor, temporary = tempfile.mkstemp(prefix=".active_bundle.", dir=self.state_dir)
+        write_state(self.path, state)
+
+
+@contextmanager
+def locked_state(state_dir: Path, lock_file: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``state_dir/lock_file`` (created with the directory)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with (state_dir / lock_file).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(state.model_dump_json(indent=2).encode())
-                handle.flush()
-                os.fsync(handle.fileno())
-            Path(temporary).replace(self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-__all__ = ["STATE_FILE", "ActiveBundleState", "ActiveBundleStore", "BundleRecord"]
+def write_state(path: Path, state: BaseModel) -> None:
+    """Write ``state`` as JSON to ``path`` atomically (temporary file, fsync, rename)."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(state.model_dump_json(indent=2).encode())
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+__all__ = [
+    "STATE_FILE",
+    "ActiveBundleState",
+    "ActiveBundleStore",
+    "BundleRecord",
+    "locked_state",
+    "write_state",
+]

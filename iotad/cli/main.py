@@ -29,6 +29,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "iotad.cli.alerts_cmd",
     "iotad.cli.stream_cmd",
     "iotad.cli.models_cmd",
+    "iotad.cli.baseline_cmd",
     "iotad.cli.offline_cmd",
 )
 

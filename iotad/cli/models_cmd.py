@@ -138,11 +138,14 @@ def verify(
     ] = None,
 ) -> ExitCode:
     """Verify a bundle as a worker would: signature, every file's sha256, ONNX, canary rows."""
+    from iotad.schemas.baseline_bundle import bundle_kind
     from iotad.schemas.signing import SignatureState
     from iotad.stream.loader import load_model
 
     cli = cli_context(ctx)
     settings = cli.settings()
+    if bundle_kind(bundle) == "baseline":
+        return _verify_baseline(cli.console, bundle)
     stream = settings.stream
     if trusted_key:
         stream = stream.model_copy(update={"trusted_keys": (*stream.trusted_keys, *trusted_key)})
@@ -163,7 +166,7 @@ def verify(
     return ExitCode.OK
 
 
-def _report(console: Console, settings: Any, outcome: Any, wait: float) -> ExitCode:
+def report_outcome(console: Console, settings: Any, outcome: Any, wait: float) -> ExitCode:
     """Say what was published and what the workers answered within ``wait`` seconds."""
     event = outcome.event
     console.status(
@@ -201,7 +204,7 @@ def promote(
     manifest, outcome = promote_bundle(settings, bundle, wait_s=wait, verify=not skip_verify)
     if not skip_verify:
         cli.console.status(f"verified {manifest.reference}")
-    return _report(cli.console, settings, outcome, wait)
+    return report_outcome(cli.console, settings, outcome, wait)
 
 
 def rollback(ctx: typer.Context, wait: WaitOption = 5.0) -> ExitCode:
@@ -212,7 +215,20 @@ def rollback(ctx: typer.Context, wait: WaitOption = 5.0) -> ExitCode:
     settings = cli.settings()
     previous, outcome = rollback_bundle(settings, wait_s=wait)
     cli.console.status(f"rolled back to {previous.model.name}@{previous.model.version}")
-    return _report(cli.console, settings, outcome, wait)
+    return report_outcome(cli.console, settings, outcome, wait)
+
+
+def _verify_baseline(console: Console, bundle: Path) -> ExitCode:
+    from iotad.stream.baselines import load_gateway_baseline
+
+    m = load_gateway_baseline(bundle).manifest  # raises ModelLoadError with the reason
+    console.out.print(
+        f"[green]OK[/] gateway baseline {m.reference} of gateway {m.gateway_id}: {len(m.sha256)} "
+        f"files match their sha256, the ONNX graph loads, the canary rows reproduce their "
+        f"scores; threshold {m.threshold.value:.4g} ({m.threshold.held_back_far:.2%} of "
+        f"{m.threshold.held_back_rows} held-back benign flows flagged)"
+    )
+    return ExitCode.OK
 
 
 def register(app: typer.Typer) -> None:

@@ -35,6 +35,8 @@ class SeenAlert:
     ground_truth_label: str | None
     gateway_id: str = ""
     src_ip: str | None = None
+    #: whether the gateway's baseline decided it (the alert names a baseline)
+    with_baseline: bool = False
 
 
 @dataclass
@@ -54,6 +56,7 @@ class AlertLog:
             alert.ground_truth_label,
             alert.gateway_id,
             alert.src_ip,
+            alert.baseline is not None,
         )
         with self._lock:
             self.alerts.append(seen)

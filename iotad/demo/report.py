@@ -7,11 +7,13 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from iotad.demo.alert_log import SeenAlert
 from iotad.demo.chart import ChartUnavailable, plot_alerts
 from iotad.demo.fidelity import tally
 from iotad.demo.scenario import GATEWAY_ID, Scenario
 from iotad.demo.summary import (
     Accounting,
+    BaselinePhase,
     DemoSummary,
     IncidentTally,
     SwapReport,
@@ -21,7 +23,7 @@ from iotad.demo.summary import (
 )
 from iotad.demo.view import print_summary
 from iotad.machine import machine_facts
-from iotad.schemas.labels import LABELS
+from iotad.schemas.labels import BENIGN_LABEL, LABELS
 
 if TYPE_CHECKING:
     from iotad.demo.bundles import DemoBundles
@@ -76,6 +78,12 @@ def build_summary(
             f"the alert reader saw {len(alerts)} alerts, "
             f"the worker published {snapshot.alerts_total}"
         )
+    learnt = run.settings.stream.baseline.learn_flows
+    if learnt:
+        notes.append(
+            f"gateway baseline learnt online by the worker from the feed's first {learnt:,} "
+            "flows (benign); those flows were decided by the classifier alone"
+        )
     if progress.first_error:
         notes.append(f"feed delivery error: {progress.first_error}")
     if run.watcher is not None and run.watcher.error is not None:
@@ -126,6 +134,26 @@ def build_summary(
             else None
         ),
         packets=run.packets.to_json(alerts) if run.packets is not None else {},
+        baseline=_baseline_phase(run, alerts, sent, learnt),
+    )
+
+
+def _baseline_phase(
+    run: DemoRun, alerts: list[SeenAlert], sent: dict[str, int], learnt: int
+) -> BaselinePhase | None:
+    """The learning phase's figures, when the worker learnt a baseline online."""
+    if not learnt:
+        return None
+    demo = run.settings.demo
+    first = Scenario().segments[0]
+    return BaselinePhase(
+        learn_flows=learnt,
+        without_baseline=int(run.snapshot.without_baseline),
+        first_benign_flows=int(demo.rate * demo.duration_s * (first.end - first.start)),
+        benign_sent=sent.get(BENIGN_LABEL, 0),
+        benign_alerts_with_baseline=sum(
+            1 for a in alerts if a.with_baseline and a.ground_truth_label == BENIGN_LABEL
+        ),
     )
 
 

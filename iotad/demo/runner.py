@@ -35,6 +35,7 @@ from iotad.demo.broker_setup import (
 from iotad.demo.bundles import DemoBundles, resolve_bundles
 from iotad.demo.feed import FeedPlan, FeedProgress, SyntheticFeed, run_feed
 from iotad.demo.hot_swap import HotSwap
+from iotad.demo.learning import learning_flows, with_online_baseline
 from iotad.demo.packet_stage import (
     PACKET_GATEWAY_ID,
     PacketStage,
@@ -45,7 +46,7 @@ from iotad.demo.profiles import FlowProfiles, load_table
 from iotad.demo.report import write_report
 from iotad.demo.run_keys import sign_for_run
 from iotad.demo.run_log import demo_logging
-from iotad.demo.scenario import Scenario
+from iotad.demo.scenario import GATEWAY_ID, Scenario
 from iotad.demo.scrape import WorkerSnapshot
 from iotad.demo.summary import DemoSummary
 from iotad.demo.view import LiveDisplay, LiveState
@@ -285,6 +286,13 @@ class DemoRun:
             own_topics=own,
             secured=bool(request.bootstrap),
         )
+        learn = learning_flows(self.base, Scenario()) if request.synthetic else 0
+        if learn:
+            self.settings = with_online_baseline(self.settings, learn)
+            self.console.status(
+                f"the worker learns gateway {GATEWAY_ID}'s baseline from its first {learn:,} "
+                "flows (benign), then decides with it"
+            )
         ensure_topics(self.settings.kafka, product_topics(self.settings.topics))
         self.console.status(f"broker: {self.broker.description}; topics ready")
 

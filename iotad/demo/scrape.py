@@ -21,6 +21,8 @@ class WorkerSnapshot:
     flows_scored: float = 0.0
     benign: float = 0.0
     uncertain: float = 0.0
+    #: flows decided by the classifier alone because their gateway had no baseline yet
+    without_baseline: float = 0.0
     alerts: Mapping[str, float] = field(default_factory=dict)
     dead_letters: Mapping[str, float] = field(default_factory=dict)
     model: Mapping[str, str] = field(default_factory=dict)
@@ -102,6 +104,9 @@ def parse_metrics(text: str) -> WorkerSnapshot:
         flows_scored=plain.get("iotad_flows_scored_total", 0.0),
         benign=plain.get("iotad_benign_flows_total", 0.0),
         uncertain=plain.get("iotad_uncertain_flows_total", 0.0),
+        without_baseline=sum(
+            v for name, _, v in samples if name == "iotad_baseline_missing_flows_total"
+        ),
         alerts=_labelled(samples, "iotad_alerts_total", "category"),
         dead_letters=_labelled(samples, "iotad_dead_letters_total", "reason"),
         model=model,

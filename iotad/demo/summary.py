@@ -84,6 +84,38 @@ class SwapReport:
 
 
 @dataclass(frozen=True)
+class BaselinePhase:
+    """The learning phase and the benign flows decided with the learnt baseline.
+
+    ``without_baseline`` flows (the worker's ``iotad_baseline_missing_flows_total``) were
+    decided by the classifier alone: the learning flows and those scored while fitting. When
+    they all fall inside the feed's first benign stretch (``first_benign_flows``), the benign
+    flows decided with the baseline are the benign flows sent minus those.
+    """
+
+    learn_flows: int
+    without_baseline: int
+    first_benign_flows: int
+    benign_sent: int
+    benign_alerts_with_baseline: int
+
+    @property
+    def after_learning(self) -> tuple[int, int] | None:
+        """False alerts and benign flows decided with the baseline (None if not separable)."""
+        if self.without_baseline > self.first_benign_flows:
+            return None
+        return self.benign_alerts_with_baseline, self.benign_sent - self.without_baseline
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready record."""
+        after = self.after_learning
+        return {
+            **asdict(self),
+            "false_alerts_after_learning": None if after is None else _rate(*after),
+        }
+
+
+@dataclass(frozen=True)
 class IncidentTally:
     """Incident messages read back from the incidents topic, against the alerts published."""
 
@@ -142,6 +174,7 @@ class DemoSummary:
     fidelity: Sequence[FidelityRow]
     interrupted: bool = False
     notes: Sequence[str] = field(default_factory=tuple)
+    baseline: BaselinePhase | None = None
     incidents: IncidentTally | None = None
     #: The packet stage's report (empty when it did not run).
     packets: Mapping[str, object] = field(default_factory=dict)
@@ -166,6 +199,13 @@ class DemoSummary:
                 f"sent {dict(self.expected_dead_letters)}"
             )
         return found
+
+    @property
+    def benign_false_alerts(self) -> tuple[int, int]:
+        """Benign flows sent that raised an alert, and benign flows sent (from the fidelity)."""
+        rows = [r for r in self.fidelity if r.category == "Benign"]
+        flows = sum(r.flows for r in rows)
+        return flows - sum(r.detected for r in rows), flows
 
     @property
     def ok(self) -> bool:
@@ -196,6 +236,8 @@ class DemoSummary:
             "latency_ms": dict(self.latency_ms),
             "hot_swap": asdict(self.swap),
             "fidelity": [row.to_json() for row in self.fidelity],
+            "benign_false_alerts": _rate(*self.benign_false_alerts),
+            "baseline": None if self.baseline is None else self.baseline.to_json(),
             "incidents": None if self.incidents is None else self.incidents.to_json(),
             "packets": dict(self.packets),
             "interrupted": self.interrupted,
@@ -206,6 +248,10 @@ class DemoSummary:
         """Write ``summary.json`` to ``path``."""
         path.write_bytes(orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
         return path
+
+
+def _rate(alerted: int, flows: int) -> dict[str, object]:
+    return {"alerted": alerted, "flows": flows, "rate": alerted / flows if flows else None}
 
 
 def counts(values: Mapping[str, float]) -> dict[str, int]:

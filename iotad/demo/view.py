@@ -190,6 +190,20 @@ def print_summary(console: Console, summary: DemoSummary, files: dict[str, str])
         )
         table.add_row(row.intended, f"{row.flows:,}", f"{row.share:.0%}", outcomes)
     out.print(table)
+    alerted, benign_flows = summary.benign_false_alerts
+    if benign_flows:
+        out.print(
+            f"false alerts on benign flows: {alerted:,} of {benign_flows:,} "
+            f"({alerted / benign_flows:.2%})"
+        )
+    after = None if summary.baseline is None else summary.baseline.after_learning
+    if after is not None and after[1]:
+        out.print(
+            f"  decided with the learnt gateway baseline (after the learning phase): "
+            f"{after[0]:,} of {after[1]:,} ({after[0] / after[1]:.2%})"
+        )
+    for note in summary.notes:
+        out.print(f"note: {note}")
     phases = ", ".join(f"{k} {v:.1f}s" for k, v in summary.phases_s.items())
     out.print(f"phases: {phases}")
     for problem in summary.problems:

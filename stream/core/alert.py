@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from iotad.schemas.labels import Category
 from iotad.schemas.messages import ModelRef, Severity
+from iotad.stream.core.baseline import AnomalyVerdict
 from iotad.stream.core.decide import DecisionPolicy, Decisions, top_k
 from iotad.stream.core.types import AlertRecord, FlowBlock, InboundMessage
 from iotad.stream.core.vectorise import RowOrigin
@@ -39,6 +40,7 @@ DEFAULT_SEVERITY: Mapping[Category, Severity] = MappingProxyType(
         Category.DOS: Severity.HIGH,
         Category.WEB: Severity.MEDIUM,
         Category.ATTACK: Severity.MEDIUM,
+        Category.UNKNOWN: Severity.MEDIUM,
         Category.RECON: Severity.LOW,
         Category.BENIGN: Severity.LOW,
     }
@@ -159,6 +161,33 @@ def alert_id(topic: str, partition: int, offset: int, index: int | None, model_s
     return hashlib.blake2b(source, digest_size=16).hexdigest()
 
 
+@dataclass(frozen=True)
+class _AnomalyColumns:
+    """Per alert row: Unknown or not, its anomaly score and its baseline (JSON-ready)."""
+
+    unknown: list[bool]
+    score: list[float | None]
+    model: list[dict[str, str] | None]
+
+    @classmethod
+    def of(
+        cls, rows: NDArray[np.intp], decisions: Decisions, verdict: AnomalyVerdict | None
+    ) -> _AnomalyColumns:
+        n = len(rows)
+        unknown = [False] * n if decisions.unknown is None else decisions.unknown[rows].tolist()
+        if verdict is None or not verdict.baselines:
+            return cls(unknown, [None] * n, [None] * n)
+        refs = [b.model.model_dump() for b in verdict.baselines]
+        covered = verdict.covered[rows].tolist()
+        scores = verdict.score[rows].tolist()
+        which = verdict.baseline_index[rows].tolist()
+        return cls(
+            unknown,
+            [s if c else None for s, c in zip(scores, covered, strict=True)],
+            [refs[i] if i >= 0 else None for i in which],
+        )
+
+
 @dataclass
 class BuiltAlerts:
     """The alerts of a batch and the ones the throttle held back, by category."""
@@ -176,10 +205,13 @@ def build_alerts(
     sources: Sequence[InboundMessage],
     context: AlertContext,
     throttle_state: ThrottleState | None = None,
+    verdict: AnomalyVerdict | None = None,
 ) -> BuiltAlerts:
     """One alert (JSON ``iotad.alert.v1``, key = category) for each of ``rows``.
 
-    ``blocks[origin.block[r]]`` holds flow ``r``, read from ``sources[origin.block[r]]``.
+    ``blocks[origin.block[r]]`` holds flow ``r``, read from ``sources[origin.block[r]]``. With a
+    baseline ``verdict``, alerts carry the flow's anomaly score and baseline, and rows in
+    ``decisions.unknown`` get the category ``Unknown``.
     """
     throttle = context.throttle
     if throttle is not None and throttle_state is None:
@@ -201,12 +233,16 @@ def build_alerts(
     position_of = origin.position[rows].tolist()
     top_of = decisions.top[rows].tolist()
     confidence_of = decisions.confidence[rows].tolist()
+    anomaly = _AnomalyColumns.of(rows, decisions, verdict)
+    unknown_key = Category.UNKNOWN.value.encode()
+    unknown_usual = context.severity.severity(Category.UNKNOWN, 1.0).value
     records: list[AlertRecord] = []
     suppressed: Counter[Category] = Counter()
     for n in range(len(row_list)):
         b, pos, cls = block_of[n], position_of[n], top_of[n]
         block, source = blocks[b], sources[b]
-        category = policy.categories[cls]
+        is_unknown = anomaly.unknown[n]
+        category = Category.UNKNOWN if is_unknown else policy.categories[cls]
         device = block.device_id[pos]
         if (
             throttle is not None
@@ -230,14 +266,18 @@ def build_alerts(
             "flow_id": None if block.flow_id is None else block.flow_id[pos],
             "src_ip": None if block.src_ip is None else block.src_ip[pos],
             "dst_ip": None if block.dst_ip is None else block.dst_ip[pos],
-            "category": names[cls],
-            "label": policy.labels[cls],
+            "category": category.value if is_unknown else names[cls],
+            "label": None if is_unknown else policy.labels[cls],
             "confidence": confidence,
             "top_k": [
                 {"label": classes[c], "probability": p}
                 for c, p in zip(top_classes[n], top_scores[n], strict=True)
             ],
-            "severity": doubtful[cls] if confidence < lower_below else usual[cls],
+            "severity": unknown_usual
+            if is_unknown
+            else doubtful[cls]
+            if confidence < lower_below
+            else usual[cls],
             "model": model,
             "source": {
                 "topic": source.topic,
@@ -246,8 +286,11 @@ def build_alerts(
                 "index": index,
             },
             "ground_truth_label": None if block.label is None else block.label[pos],
+            "anomaly_score": anomaly.score[n],
+            "baseline": anomaly.model[n],
         }
-        records.append(AlertRecord(category, keys[cls], orjson.dumps(document), event_time))
+        key = unknown_key if is_unknown else keys[cls]
+        records.append(AlertRecord(category, key, orjson.dumps(document), event_time))
     return BuiltAlerts(records, suppressed)
 
 

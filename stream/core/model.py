@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from iotad.errors import ModelLoadError
@@ -34,7 +35,13 @@ def feature_spec(manifest: BundleManifest) -> FeatureSpec:
     return FeatureSpec(manifest.input.layout, tuple(manifest.input.raw_features))
 
 
-def decision_policy(manifest: BundleManifest, *, threshold: float, top_k: int) -> DecisionPolicy:
+def decision_policy(
+    manifest: BundleManifest,
+    *,
+    threshold: float,
+    top_k: int,
+    class_thresholds: Mapping[str, float] | None = None,
+) -> DecisionPolicy:
     """The decision policy of a bundle under the worker's threshold and top-k.
 
     Raises
@@ -54,10 +61,17 @@ def decision_policy(manifest: BundleManifest, *, threshold: float, top_k: int) -
         benign_classes=frozenset(manifest.decision.benign_classes),
         threshold=threshold,
         top_k=top_k,
+        class_thresholds=dict(class_thresholds or {}),
     )
 
 
-def serving_model(session: BundleSession, *, threshold: float, top_k: int) -> ServingModel:
+def serving_model(
+    session: BundleSession,
+    *,
+    threshold: float,
+    top_k: int,
+    class_thresholds: Mapping[str, float] | None = None,
+) -> ServingModel:
     """Wrap a verified bundle session for the scoring core.
 
     Raises
@@ -70,7 +84,9 @@ def serving_model(session: BundleSession, *, threshold: float, top_k: int) -> Se
     return ServingModel(
         scorer=OnnxScorer(session, spec),
         spec=spec,
-        policy=decision_policy(manifest, threshold=threshold, top_k=top_k),
+        policy=decision_policy(
+            manifest, threshold=threshold, top_k=top_k, class_thresholds=class_thresholds
+        ),
         reference=manifest.reference,
     )
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,8 +34,14 @@ from iotad.stream.core.alert import (
     ThrottleState,
     build_alerts,
 )
+from iotad.stream.core.baseline import (
+    AnomalyVerdict,
+    GatewayBaseline,
+    row_gateways,
+    score_baselines,
+)
 from iotad.stream.core.dead_letter import dead_letter
-from iotad.stream.core.decide import decide
+from iotad.stream.core.decide import combine, decide
 from iotad.stream.core.decode import decode
 from iotad.stream.core.limits import StructureLimits
 from iotad.stream.core.model import ServingModel
@@ -64,6 +70,8 @@ class ScoringOptions:
     limits: StructureLimits = field(default_factory=StructureLimits)
     #: Messages of one batch are scored in slices of at most this many bytes (None: one slice).
     max_batch_bytes: int | None = None
+    #: return the rows of gateways without a baseline (the worker learns baselines from them).
+    collect_uncovered: bool = False
 
 
 @dataclass
@@ -80,6 +88,13 @@ class BatchOutcome:
     suppressed: Counter[Category]
     score_seconds: float
     core_seconds: float
+    #: flows a gateway baseline found normal (no alert).
+    normal: int = 0
+    #: flows per gateway that had no baseline (scored by the classifier alone).
+    missing_baseline: dict[str, int] = field(default_factory=dict)
+    #: with ``collect_uncovered``: those gateways' rows (raw features, the model's order).
+    uncovered_rows: dict[str, NDArray[np.float32]] = field(default_factory=dict)
+    baseline_seconds: float = 0.0
 
     @property
     def flows(self) -> int:
@@ -97,6 +112,13 @@ class BatchOutcome:
         self.suppressed.update(other.suppressed)
         self.score_seconds += other.score_seconds
         self.core_seconds += other.core_seconds
+        self.normal += other.normal
+        for gateway, flows in other.missing_baseline.items():
+            self.missing_baseline[gateway] = self.missing_baseline.get(gateway, 0) + flows
+        for gateway, rows in other.uncovered_rows.items():
+            held = self.uncovered_rows.get(gateway)
+            self.uncovered_rows[gateway] = rows if held is None else np.concatenate([held, rows])
+        self.baseline_seconds += other.baseline_seconds
 
 
 def _internal_error(stage: str, exc: BaseException, raw: bytes, source: InboundMessage) -> Rejected:
@@ -234,17 +256,20 @@ def process_batch(
     *,
     now_ms: int,
     throttle_state: ThrottleState | None = None,
+    baselines: Mapping[str, GatewayBaseline] | None = None,
 ) -> BatchOutcome:
-    """Score a batch of flow messages with ``model``.
+    """Score a batch of flow messages with ``model`` and each gateway's baseline.
 
-    Every message ends up in exactly one place per flow: an alert, the benign or uncertain
-    count, a throttled count, or a dead letter. Nothing raises for bad input, whatever it is;
-    only the model itself may raise.
+    Every message ends up in exactly one place per flow: an alert, the benign, uncertain or
+    normal count, a throttled count, or a dead letter. Nothing raises for bad input, whatever it
+    is; only the model itself may raise. A gateway missing from ``baselines`` is decided by the
+    classifier alone (``missing_baseline``).
     """
     first, *rest = _slices(messages, options.max_batch_bytes)
-    outcome = _process_slice(first, model, options, now_ms, throttle_state)
+    known = baselines or {}
+    outcome = _process_slice(first, model, options, now_ms, throttle_state, known)
     for part in rest:
-        outcome.add(_process_slice(part, model, options, now_ms, throttle_state))
+        outcome.add(_process_slice(part, model, options, now_ms, throttle_state, known))
     return outcome
 
 
@@ -254,6 +279,7 @@ def _process_slice(
     options: ScoringOptions,
     now_ms: int,
     throttle_state: ThrottleState | None,
+    baselines: Mapping[str, GatewayBaseline],
 ) -> BatchOutcome:
     began = time.perf_counter()
     refused: list[tuple[Rejected, InboundMessage]] = []
@@ -279,6 +305,10 @@ def _process_slice(
     scores = model.scorer.scores(matrix)
     score_seconds = time.perf_counter() - started
     decisions = decide(scores, model.policy)
+    started = time.perf_counter()
+    verdict = score_baselines(matrix, model.spec.names, origin, blocks, baselines)
+    baseline_seconds = time.perf_counter() - started
+    decisions = combine(decisions, verdict)
     context = AlertContext(
         model=model.model,
         policy=model.policy,
@@ -287,7 +317,15 @@ def _process_slice(
         throttle=options.throttle,
     )
     built = build_alerts(
-        decisions.alert_rows, scores, decisions, origin, blocks, sources, context, throttle_state
+        decisions.alert_rows,
+        scores,
+        decisions,
+        origin,
+        blocks,
+        sources,
+        context,
+        throttle_state,
+        verdict,
     )
     letters = [
         dead_letter(
@@ -309,7 +347,26 @@ def _process_slice(
         suppressed=built.suppressed,
         score_seconds=score_seconds,
         core_seconds=time.perf_counter() - began,
+        normal=0 if decisions.normal is None else int(decisions.normal.sum()),
+        missing_baseline=dict(verdict.missing),
+        uncovered_rows=_uncovered_rows(matrix, origin, blocks, verdict)
+        if options.collect_uncovered
+        else {},
+        baseline_seconds=baseline_seconds,
     )
+
+
+def _uncovered_rows(
+    matrix: NDArray[np.float32],
+    origin: RowOrigin,
+    blocks: Sequence[FlowBlock],
+    verdict: AnomalyVerdict,
+) -> dict[str, NDArray[np.float32]]:
+    """The rows of each gateway without a baseline, in batch order."""
+    if not verdict.missing:
+        return {}
+    gateways, gateway_of_row = row_gateways(origin, blocks)
+    return {g: matrix[gateway_of_row == i] for i, g in enumerate(gateways) if g in verdict.missing}
 
 
 __all__ = ["BatchOutcome", "ScoringOptions", "process_batch"]

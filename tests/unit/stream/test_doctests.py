@@ -8,6 +8,8 @@ import importlib
 import pytest
 
 MODULES = [
+    "iotad.baseline.export",
+    "iotad.baseline.fit",
     "iotad.stream.core.alert",
     "iotad.stream.core.dead_letter",
     "iotad.stream.core.decide",

@@ -1,0 +1,130 @@
+"""`iotad baseline learn`: learn a gateway's benign baseline and write it as a bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from iotad.cli.context import cli_context
+from iotad.errors import ConfigError, ExitCode
+
+
+def learn(
+    ctx: typer.Context,
+    gateway: Annotated[str, typer.Option("--gateway", help="The gateway whose normal this is.")],
+    csv: Annotated[
+        list[Path] | None,
+        typer.Option("--csv", help="CSV files (or folders) of the gateway's normal flows."),
+    ] = None,
+    benign_only: Annotated[
+        bool,
+        typer.Option(
+            "--benign-only", help="With --csv: keep only rows labelled benign (needs a label)."
+        ),
+    ] = False,
+    from_topic: Annotated[
+        bool, typer.Option("--from-topic", help="Learn from the gateway's flows on the topic.")
+    ] = False,
+    max_flows: Annotated[
+        int, typer.Option("--max-flows", min=2, help="--from-topic: stop after this many flows.")
+    ] = 5000,
+    learn_s: Annotated[
+        float, typer.Option("--learn-s", min=0.1, help="--from-topic: stop after this long.")
+    ] = 300.0,
+    from_beginning: Annotated[
+        bool,
+        typer.Option("--from-beginning", help="--from-topic: read what the topic already holds."),
+    ] = False,
+    layout: Annotated[
+        str, typer.Option("--layout", help="--from-topic: feature layout, cic39 or cic46.")
+    ] = "cic39",
+    target_far: Annotated[
+        float | None,
+        typer.Option("--target-far", help="False-alert rate on held-back benign flows."),
+    ] = None,
+    held_back: Annotated[
+        float | None,
+        typer.Option("--held-back", help="Share of the flows (the last ones) held back."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Bundle directory (default models/baselines/<gateway>/<v>)."),
+    ] = None,
+    promote: Annotated[
+        bool, typer.Option("--promote", help="Then serve it in every worker (models promote).")
+    ] = False,
+) -> ExitCode:
+    """Learn GATEWAY's benign baseline (novelty model) from its normal flows.
+
+    The first flows are fitted on; the last --held-back share only sets the anomaly threshold,
+    for --target-far false alerts on benign flows. The bundle is verified (ONNX against the
+    native model, canary rows) before it is written.
+    """
+    from iotad.baseline.export import learn_baseline, safe_name
+    from iotad.schemas.features import FeatureLayout
+    from iotad.stream.baseline_learning import baseline_config
+    from iotad.stream.baseline_sources import csv_learning_rows, topic_learning_rows
+
+    cli = cli_context(ctx)
+    settings = cli.settings(
+        {"stream": {"baseline": {"target_far": target_far, "held_back_fraction": held_back}}}
+    )
+    if bool(csv) == from_topic:
+        raise ConfigError("give exactly one of --csv PATH… and --from-topic")
+    if csv:
+        rows = csv_learning_rows(csv, benign_only=benign_only)
+    else:
+        rows = topic_learning_rows(
+            settings,
+            gateway,
+            layout=FeatureLayout(layout),
+            max_flows=max_flows,
+            learn_s=learn_s,
+            from_beginning=from_beginning,
+        )
+    console = cli.console
+    skipped = ", ".join(f"{k} {v:,}" for k, v in sorted(rows.skipped.items())) or "none"
+    console.status(f"{len(rows.values):,} learning flows from {rows.source} (left out: {skipped})")
+    version = out.name if out is not None else None
+    root = out.parent if out is not None else Path("models/baselines") / safe_name(gateway)
+    dest, manifest = learn_baseline(
+        rows.values,
+        gateway_id=gateway,
+        layout=rows.layout,
+        config=baseline_config(settings.stream.baseline),
+        source=rows.source,
+        dest_root=root,
+        version=version,
+    )
+    t = manifest.threshold
+    console.out.print(
+        f"baseline {manifest.reference} for gateway {gateway}: fitted on "
+        f"{manifest.training.train_rows:,} flows, threshold {t.value:.4g} set on "
+        f"{t.held_back_rows:,} held-back flows ({t.held_back_far:.2%} of them flagged; target "
+        f"{t.target_far:.2%}, resolution {t.resolution:.2%}); parity max diff "
+        f"{manifest.parity.max_abs_score_diff:.2g}\n{dest}"
+    )
+    if t.resolution > t.target_far:
+        console.warn(
+            f"only {t.held_back_rows} held-back flows: a false-alert rate of {t.target_far:.2%} "
+            "cannot be measured, the threshold sits just above the largest held-back score"
+        )
+    if promote:
+        from iotad.cli.models_cmd import report_outcome
+        from iotad.stream.model_control import promote_baseline
+
+        _, outcome = promote_baseline(settings, dest, wait_s=5.0)
+        return report_outcome(console, settings, outcome, 5.0)
+    return ExitCode.OK
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``iotad baseline``."""
+    baseline_app = typer.Typer(
+        help="Per-gateway benign baselines: learn one (then `iotad models promote` it).",
+        no_args_is_help=True,
+    )
+    baseline_app.command("learn")(learn)
+    app.add_typer(baseline_app, name="baseline")
