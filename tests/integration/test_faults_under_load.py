@@ -41,6 +41,7 @@ from support.load import (
     read_outcome,
     read_to_end,
 )
+from support.signing import suite_public_key
 from support.worker import WorkerProcess, free_port
 
 from iotad.broker import admin_client, ensure_topics, list_topics, product_topics, start_broker
@@ -108,7 +109,8 @@ def own_broker(tmp_path: Path) -> Settings:
                        "data_dir": str(tmp_path / "kafka"), "start_timeout_s": 120.0},
             "kafka": {"bootstrap_servers": f"127.0.0.1:{port}"},
             "topics": {"partitions": PARTITIONS},
-            "stream": {**STREAM, "app_id": "faults.broker", "state_dir": str(tmp_path / "state")},
+            "stream": {**STREAM, "app_id": "faults.broker", "state_dir": str(tmp_path / "state"),
+                       "trusted_keys": [str(suite_public_key())]},
         }
     )  # fmt: skip
     return settings
