@@ -55,6 +55,14 @@ def learn(
     promote: Annotated[
         bool, typer.Option("--promote", help="Then serve it in every worker (models promote).")
     ] = False,
+    signing_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--signing-key",
+            help="Sign the bundle with this private key (default: offline.signing_key); "
+            "workers serve only signed baselines they did not learn themselves.",
+        ),
+    ] = None,
 ) -> ExitCode:
     """Learn GATEWAY's benign baseline (novelty model) from its normal flows.
 
@@ -64,6 +72,7 @@ def learn(
     """
     from iotad.baseline.export import learn_baseline, safe_name
     from iotad.schemas.features import FeatureLayout
+    from iotad.schemas.keys import load_signing_key
     from iotad.stream.baseline_learning import baseline_config
     from iotad.stream.baseline_sources import csv_learning_rows, topic_learning_rows
 
@@ -73,6 +82,8 @@ def learn(
     )
     if bool(csv) == from_topic:
         raise ConfigError("give exactly one of --csv PATH… and --from-topic")
+    key_path = signing_key or settings.offline.signing_key
+    signer = load_signing_key(key_path) if key_path is not None else None  # before any work
     if csv:
         rows = csv_learning_rows(csv, benign_only=benign_only)
     else:
@@ -97,6 +108,7 @@ def learn(
         source=rows.source,
         dest_root=root,
         version=version,
+        signer=signer,
     )
     t = manifest.threshold
     console.out.print(
@@ -104,12 +116,18 @@ def learn(
         f"{manifest.training.train_rows:,} flows, threshold {t.value:.4g} set on "
         f"{t.held_back_rows:,} held-back flows ({t.held_back_far:.2%} of them flagged; target "
         f"{t.target_far:.2%}, resolution {t.resolution:.2%}); parity max diff "
-        f"{manifest.parity.max_abs_score_diff:.2g}\n{dest}"
+        f"{manifest.parity.max_abs_score_diff:.2g}; "
+        f"{'signed by key ' + signer.key_id if signer else 'unsigned'}\n{dest}"
     )
     if t.resolution > t.target_far:
         console.warn(
             f"only {t.held_back_rows} held-back flows: a false-alert rate of {t.target_far:.2%} "
             "cannot be measured, the threshold sits just above the largest held-back score"
+        )
+    if signer is None:
+        console.warn(
+            "the bundle is unsigned: sign it (`iotad models sign`) before promoting it to "
+            "workers that require signatures"
         )
     if promote:
         from iotad.cli.models_cmd import report_outcome

@@ -18,16 +18,18 @@ import orjson
 import pytest
 from support.bundles import make_tiny_bundle
 from support.kafka import IsolatedSettings, consume_all, produce
-from support.signing import suite_signer
-from support.worker import WorkerProcess, free_port, settings_env
+from support.signing import make_key, suite_signer
+from support.worker import WorkerProcess, free_port, require_data, settings_env
 
 from iotad.baseline import BaselineConfig, learn_baseline
 from iotad.cli.main import main
 from iotad.console import Console
 from iotad.errors import ExitCode, ModelLoadError
 from iotad.schemas.features import FEATURES_39, FeatureLayout
+from iotad.schemas.keys import load_public_key
 from iotad.schemas.labels import Task
 from iotad.schemas.messages import Alert
+from iotad.schemas.signing import SIGNATURE_FILE, SignatureState, check_signature
 from iotad.settings import Settings
 from iotad.stream.baseline_state import BaselineStore
 from iotad.stream.baselines import load_gateway_baseline
@@ -181,8 +183,6 @@ def test_worker_learns_a_baseline_online_from_a_gateways_first_flows(
 def test_baseline_learn_cli_from_the_topic_and_from_csv(
     isolated_settings: IsolatedSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from support.worker import require_data
-
     settings = isolated_settings()
     for key, value in settings_env(settings).items():
         monkeypatch.setenv(key, value)
@@ -196,11 +196,18 @@ def test_baseline_learn_cli_from_the_topic_and_from_csv(
     manifest = load_gateway_baseline(out).manifest
     assert manifest.gateway_id == "gw-t" and manifest.version == "v1"
     assert manifest.training.train_rows == 225 and manifest.threshold.held_back_rows == 75
+    assert not (out / SIGNATURE_FILE).exists()  # no key given: unsigned, with a warning
     merged = require_data() / "ciciot2023_merged39_sample.csv.gz"
+    private, public = make_key("tests")
     code = main(["baseline", "learn", "--gateway", "gw-real", "--csv", str(merged),
-                 "--benign-only", "--out", str(tmp_path / "gw-real" / "v1")],
+                 "--benign-only", "--out", str(tmp_path / "gw-real" / "v1"),
+                 "--signing-key", str(private)],
                 console=Console())  # fmt: skip
     assert code == ExitCode.OK
-    real = load_gateway_baseline(tmp_path / "gw-real" / "v1").manifest
+    signed = tmp_path / "gw-real" / "v1"
+    raw_manifest = (signed / "manifest.json").read_bytes()
+    check = check_signature(signed, raw_manifest, [load_public_key(public)])
+    assert check.state is SignatureState.SIGNED
+    real = load_gateway_baseline(signed).manifest
     assert real.training.train_rows + real.threshold.held_back_rows == 55  # the BENIGN rows
     assert "benign rows of" in real.training.source
