@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from kafka.errors import KafkaError
 
 from iotad.errors import IotadError
-from iotad.schemas.incidents import Incident
+from iotad.schemas.incidents import Incident, IncidentEvent
 from iotad.schemas.messages import Alert
 from iotad.settings import Settings
 from iotad.stream.alerts_tail import AlertRecord, TailOptions, tail_alerts, tail_incidents
@@ -83,12 +83,23 @@ class AlertLog:
             return len(self.alerts)
 
 
+@dataclass(frozen=True, slots=True)
+class OpenedIncident:
+    """What the demo keeps of an incident's ``opened`` event."""
+
+    first_seen_ms: int
+    category: str
+    host: str
+
+
 @dataclass
 class IncidentLog:
-    """Incident messages seen so far, by event, and the incidents they belong to."""
+    """Incident messages seen so far, by event, the incidents they belong to, and the incidents
+    opened."""
 
     events: Counter[str] = field(default_factory=Counter)
     incident_ids: set[str] = field(default_factory=set)
+    opened: list[OpenedIncident] = field(default_factory=list)
     invalid: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -97,6 +108,10 @@ class IncidentLog:
         with self._lock:
             self.events[incident.event.value] += 1
             self.incident_ids.add(incident.incident_id)
+            if incident.event is IncidentEvent.OPENED:
+                self.opened.append(
+                    OpenedIncident(incident.first_seen_ms, incident.category, incident.host)
+                )
 
     def reject(self, reason: str, record: AlertRecord) -> None:
         """Count a message on the incidents topic that is not a valid incident event."""
@@ -106,6 +121,11 @@ class IncidentLog:
         )  # fmt: skip
         with self._lock:
             self.invalid += 1
+
+    def opened_copy(self) -> list[OpenedIncident]:
+        """The incidents opened so far."""
+        with self._lock:
+            return list(self.opened)
 
     def counts(self) -> tuple[dict[str, int], int]:
         """Messages by event, and distinct incidents, so far."""
@@ -201,6 +221,7 @@ __all__ = [
     "AlertWatcher",
     "IncidentLog",
     "IncidentWatcher",
+    "OpenedIncident",
     "SeenAlert",
     "TopicWatcher",
 ]

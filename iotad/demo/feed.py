@@ -21,6 +21,7 @@ import numpy as np
 import orjson
 
 from iotad.demo.bad_input import BAD_MESSAGE_TIMES, bad_messages
+from iotad.demo.hosts import WardAddresses
 from iotad.demo.profiles import FlowProfiles
 from iotad.demo.scenario import GATEWAY_ID, Scenario
 from iotad.schemas.features import FEATURES_39
@@ -136,11 +137,14 @@ class SyntheticFeed:
         self.profiles = profiles
         self.scenario = scenario
         self.plan = plan
+        self.addresses = WardAddresses(scenario.ward_devices)
         self._rng = np.random.default_rng(plan.seed)
         self._sequence = 0
 
     def flows(self, fraction: float, n: int) -> list[PendingFlow]:
-        """``n`` flows as the scenario has them at ``fraction`` of the feed."""
+        """``n`` flows as the scenario has them at ``fraction`` of the feed, with their hosts
+        (:mod:`iotad.demo.hosts`)."""
+        segment = self.scenario.segment_at(fraction)
         labels, devices = self.scenario.draw(fraction, n, self._rng)
         rows: dict[str, list[list[float]]] = {}
         for label, count in Counter(labels).items():
@@ -149,8 +153,13 @@ class SyntheticFeed:
         flows = []
         for label, device in zip(labels, devices, strict=True):
             self._sequence += 1
+            hosts = self.addresses.hosts(segment, label, device, self._rng)
+            flow_id = f"syn-{self._sequence:08d}"
+            values = rows[label].pop()
             flows.append(
-                PendingFlow(device, now_ms, f"syn-{self._sequence:08d}", rows[label].pop(), label)
+                PendingFlow(
+                    hosts.device_id, now_ms, flow_id, values, label, hosts.src_ip, hosts.dst_ip
+                )
             )
         return flows
 

@@ -8,8 +8,10 @@ import time
 from typing import TYPE_CHECKING
 
 from iotad.demo.alert_log import SeenAlert
+from iotad.demo.bursts import DEFAULT_SLACK_MS, BurstResult, burst_results, burst_window
 from iotad.demo.chart import ChartUnavailable, plot_alerts
 from iotad.demo.fidelity import tally
+from iotad.demo.hosts import WardAddresses
 from iotad.demo.scenario import GATEWAY_ID, Scenario
 from iotad.demo.summary import (
     Accounting,
@@ -135,7 +137,30 @@ def build_summary(
         ),
         packets=run.packets.to_json(alerts) if run.packets is not None else {},
         baseline=_baseline_phase(run, alerts, sent, learnt),
+        bursts=_bursts(run, alerts, sent),
+        burst_slack_ms=DEFAULT_SLACK_MS,
     )
+
+
+def _bursts(run: DemoRun, alerts: list[SeenAlert], sent: dict[str, int]) -> list[BurstResult]:
+    """Detection of each attack burst of the scenario (synthetic feed only)."""
+    start_ms = run.progress.started_wall_ms
+    if not run.request.synthetic or start_ms is None:
+        return []
+    scenario = Scenario()
+    addresses = WardAddresses(scenario.ward_devices)
+    duration_ms = run.base.demo.duration_s * 1000
+    windows = [
+        burst_window(
+            s.name,
+            s.labels,
+            start_ms + round(s.start * duration_ms),
+            start_ms + round(s.end * duration_ms),
+            addresses.burst_hosts(s),
+        )
+        for s in scenario.bursts()
+    ]
+    return burst_results(windows, alerts, sent, run.incident_log.opened_copy(), start_ms)
 
 
 def _baseline_phase(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,6 +38,9 @@ class Segment:
 
     ``attacks`` are ``(label, weight)`` pairs; ``attack_share`` of the flows are drawn from them
     and attributed to ``devices`` (the attacked or compromised devices); the rest is benign.
+    ``pattern`` says who talks to whom in the attack flows (iotad/demo/hosts.py): ``inbound``,
+    ``attacker`` → one of ``devices``; ``scan``, ``attacker`` → any ward device; ``outbound``, a
+    compromised device of ``devices`` → hosts outside the hospital.
     """
 
     name: str
@@ -45,6 +49,9 @@ class Segment:
     attacks: tuple[tuple[str, float], ...] = ()
     attack_share: float = 0.0
     devices: tuple[str, ...] = ()
+    pattern: Literal["inbound", "scan", "outbound"] = "inbound"
+    #: The attacker's address (inbound and scan bursts).
+    attacker: str | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -66,34 +73,35 @@ DEFAULT_TIMELINE: tuple[Segment, ...] = (
         "DDoS burst", 0.06, 0.16,
         (("DDoS-UDP_Fragmentation", 0.5), ("DDoS-ACK_Fragmentation", 0.3),
          ("DDoS-ICMP_Flood", 0.2)),
-        0.5, ("patient-monitor-icu-04", "pacs-viewer-rad-02"),
+        0.5, ("patient-monitor-icu-04", "pacs-viewer-rad-02"), attacker="203.0.113.10",
     ),
     _quiet(0.16, 0.22),
     Segment(
-        "port scan", 0.22, 0.32, (("Recon-PortScan", 1.0),), 0.4, ("bedside-tablet-w2-06",)
+        "port scan", 0.22, 0.32, (("Recon-PortScan", 1.0),), 0.4, ("bedside-tablet-w2-06",),
+        "scan", "203.0.113.20",
     ),
     _quiet(0.32, 0.38),
     Segment(
         "web attack", 0.38, 0.48,
         (("BrowserHijacking", 0.3), ("Uploading_Attack", 0.25), ("CommandInjection", 0.25),
          ("XSS", 0.2)),
-        0.4, ("pacs-viewer-rad-02",),
+        0.4, ("pacs-viewer-rad-02",), attacker="203.0.113.30",
     ),
     _quiet(0.48, 0.56),
     Segment(
         "brute-force run", 0.56, 0.66, (("DictionaryBruteForce", 1.0),), 0.4,
-        ("nurse-call-w2-01",),
+        ("nurse-call-w2-01",), attacker="203.0.113.40",
     ),
     _quiet(0.66, 0.72),
     Segment(
         "Mirai botnet", 0.72, 0.82,
         (("Mirai-greip_flood", 0.5), ("Mirai-udpplain", 0.4), ("Mirai-greeth_flood", 0.1)),
-        0.5, ("ip-camera-corridor-05", "hvac-controller-b2-01"),
+        0.5, ("ip-camera-corridor-05", "hvac-controller-b2-01"), "outbound",
     ),
     _quiet(0.82, 0.88),
     Segment(
         "DoS flood", 0.88, 0.96, (("DoS-UDP_Flood", 0.7), ("DoS-SYN_Flood", 0.3)), 0.5,
-        ("infusion-pump-w3-02",),
+        ("infusion-pump-w3-02",), attacker="203.0.113.60",
     ),
     _quiet(0.96, 1.00),
 )  # fmt: skip
@@ -139,6 +147,10 @@ class Scenario:
         order = rng.permutation(n)
         return [labels[i] for i in order], [devices[i] for i in order]
 
+    def bursts(self) -> tuple[Segment, ...]:
+        """The attack segments, in order."""
+        return tuple(s for s in self.segments if s.attacks)
+
     def windows(self, duration_s: float) -> list[tuple[str, float, float]]:
         """``(name, start s, end s)`` of every attack segment for a feed of ``duration_s``."""
         return [
@@ -163,6 +175,10 @@ def check_timeline(segments: Sequence[Segment]) -> None:
             raise ConfigError(f"segment {segment.name!r}: attacks need devices and a share > 0")
         if any(w <= 0 for _, w in segment.attacks):
             raise ConfigError(f"segment {segment.name!r}: attack weights must be > 0")
+        if segment.attacks and segment.pattern != "outbound" and not segment.attacker:
+            raise ConfigError(
+                f"segment {segment.name!r}: {segment.pattern} attacks need an attacker"
+            )
         edge = segment.end
     if abs(edge - 1.0) > 1e-9:
         raise ConfigError(f"the scenario ends at {edge}, not at 1.0")

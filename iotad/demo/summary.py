@@ -19,6 +19,7 @@ from pathlib import Path
 
 import orjson
 
+from iotad.demo.bursts import BurstResult, recall_by_category
 from iotad.demo.fidelity import FidelityRow
 
 SUMMARY_SCHEMA = "iotad.demo_summary.v1"
@@ -178,6 +179,9 @@ class DemoSummary:
     incidents: IncidentTally | None = None
     #: The packet stage's report (empty when it did not run).
     packets: Mapping[str, object] = field(default_factory=dict)
+    #: Attack-burst detection (synthetic feed only; iotad/demo/bursts.py).
+    bursts: Sequence[BurstResult] = ()
+    burst_slack_ms: int = 0
 
     @property
     def problems(self) -> list[str]:
@@ -240,8 +244,20 @@ class DemoSummary:
             "baseline": None if self.baseline is None else self.baseline.to_json(),
             "incidents": None if self.incidents is None else self.incidents.to_json(),
             "packets": dict(self.packets),
+            "bursts": self._bursts_json(),
             "interrupted": self.interrupted,
             "notes": list(self.notes),
+        }
+
+    def _bursts_json(self) -> dict[str, object] | None:
+        if not self.bursts:
+            return None
+        return {
+            "detected_when": "an alert on one of the burst's own flows between its start and "
+            f"its end + {self.burst_slack_ms} ms",
+            "slack_ms": self.burst_slack_ms,
+            "per_burst": [b.to_json() for b in self.bursts],
+            "by_category": recall_by_category(self.bursts),
         }
 
     def write(self, path: Path) -> Path:

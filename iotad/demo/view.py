@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from iotad.console import Console
+from iotad.demo.bursts import recall_by_category
 from iotad.demo.feed import FeedProgress
 from iotad.demo.scrape import WorkerSnapshot
 from iotad.demo.summary import DemoSummary
@@ -190,18 +191,8 @@ def print_summary(console: Console, summary: DemoSummary, files: dict[str, str])
         )
         table.add_row(row.intended, f"{row.flows:,}", f"{row.share:.0%}", outcomes)
     out.print(table)
-    alerted, benign_flows = summary.benign_false_alerts
-    if benign_flows:
-        out.print(
-            f"false alerts on benign flows: {alerted:,} of {benign_flows:,} "
-            f"({alerted / benign_flows:.2%})"
-        )
-    after = None if summary.baseline is None else summary.baseline.after_learning
-    if after is not None and after[1]:
-        out.print(
-            f"  decided with the learnt gateway baseline (after the learning phase): "
-            f"{after[0]:,} of {after[1]:,} ({after[0] / after[1]:.2%})"
-        )
+    _print_false_alerts(console, summary)
+    _print_bursts(console, summary)
     for note in summary.notes:
         out.print(f"note: {note}")
     phases = ", ".join(f"{k} {v:.1f}s" for k, v in summary.phases_s.items())
@@ -210,6 +201,56 @@ def print_summary(console: Console, summary: DemoSummary, files: dict[str, str])
         console.error(problem)
     for name, path in files.items():
         out.print(f"{name}: {path}", markup=False)
+
+
+def _pct(alerted: int, flows: int) -> str:
+    return f"{alerted / flows:.2%} ({alerted:,} of {flows:,})" if flows else "n/a (no flow)"
+
+
+def _print_false_alerts(console: Console, summary: DemoSummary) -> None:
+    """The false-alert headline: after the learning phase, and over the whole run."""
+    alerted, benign_flows = summary.benign_false_alerts
+    if not benign_flows:
+        return
+    after = None if summary.baseline is None else summary.baseline.after_learning
+    whole = _pct(alerted, benign_flows)
+    if after is None or not after[1]:
+        console.out.print(f"false alerts on benign flows: {whole} over the whole run")
+        return
+    learning = _pct(alerted - after[0], benign_flows - after[1])
+    console.out.print(
+        f"false alerts on benign flows: [bold]{_pct(*after)} after the learning phase[/] "
+        f"(decided with the learnt gateway baseline); {whole} over the whole run incl. "
+        f"learning; learning phase alone (classifier only): {learning}"
+    )
+
+
+def _print_bursts(console: Console, summary: DemoSummary) -> None:
+    """Attack-burst recall and per-flow recall, per burst and per category."""
+    if not summary.bursts:
+        return
+    table = Table(
+        "burst", "category", "window s", "detected", "first alert", "incidents", "flows alerted",
+        "named right", title=f"attack bursts (detected: an alert on the burst's flows by its "
+        f"end + {summary.burst_slack_ms / 1000:g} s)",
+    )  # fmt: skip
+    for b in summary.bursts:
+        first = "—" if b.first_alert_s is None else f"+{b.first_alert_s:.1f}s"
+        table.add_row(
+            b.name, b.category, f"{b.start_s:.0f}–{b.end_s:.0f}", "yes" if b.detected else "NO",
+            first, str(b.incidents_opened), _pct(b.flows_alerted, b.flows),
+            _pct(b.flows_named, b.flows),
+        )  # fmt: skip
+    console.out.print(table)
+    by_category = recall_by_category(summary.bursts)
+    console.out.print(
+        "attack-burst recall: "
+        + ", ".join(
+            f"{c} {row['detected']}/{row['bursts']} (per-flow {row['alerted']:,}/{row['flows']:,})"
+            for c, row in by_category.items()
+        ),
+        markup=False,
+    )
 
 
 def _print_packets(console: Console, packets: Mapping[str, object]) -> None:

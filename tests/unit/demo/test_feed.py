@@ -12,6 +12,7 @@ from support.sinks import MemorySink
 
 from iotad.demo.bad_input import BAD_MESSAGE_TIMES, bad_messages
 from iotad.demo.feed import TICK_S, FeedPlan, FeedProgress, LabelCountingSink, SyntheticFeed
+from iotad.demo.hosts import WardAddresses
 from iotad.demo.profiles import FlowProfiles
 from iotad.demo.scenario import GATEWAY_ID, Scenario
 from iotad.schemas.features import FEATURES_39
@@ -90,12 +91,19 @@ def test_single_messages_and_the_stop_signal(profiles: FlowProfiles) -> None:
     assert len(flows) == progress.queued_flows
     assert len({f.flow_id for f in flows}) == len(flows)
     assert all(len(f.features) == len(FEATURES_39) for f in flows)
+    addresses = WardAddresses()
+    for f in flows:  # the first stretch is benign: a device and its server, either way round
+        own, server = addresses.of(f.device_id), addresses.server_of(f.device_id)
+        assert (f.src_ip, f.dst_ip) in {(own, server), (server, own)}
 
 
 def test_the_feed_refuses_a_scenario_the_table_cannot_imitate(profiles: FlowProfiles) -> None:
     from iotad.demo.scenario import Segment
 
-    scenario = Scenario((Segment("odd", 0.0, 1.0, (("DDoS-SlowLoris", 1.0),), 0.5, ("d",)),))
+    segment = Segment(
+        "odd", 0.0, 1.0, (("DDoS-SlowLoris", 1.0),), 0.5, ("d",), attacker="192.0.2.1"
+    )
+    scenario = Scenario((segment,))
     with pytest.raises(ValueError, match="DDoS-SlowLoris"):
         SyntheticFeed(profiles, scenario, FeedPlan(1.0, 10, 0, 0))
 
@@ -109,3 +117,13 @@ def test_label_counting_sink_reads_single_and_batched_labels() -> None:
     asyncio.run(sink.send(b"k", batch, 3))
     assert progress.by_label == Counter({"XSS": 2, "unlabelled": 1, "BenignTraffic": 1})
     assert sink.delivered_flows == 4 == progress.queued_flows
+
+
+def test_burst_flows_carry_the_attacker_and_victim(profiles: FlowProfiles) -> None:
+    scenario = Scenario()
+    feed = SyntheticFeed(profiles, scenario, FeedPlan(1.0, 10, 0, 5))
+    ddos = scenario.segment_at(0.1)
+    flows = [f for f in feed.flows(0.1, 400) if f.label != BENIGN_LABEL]
+    assert flows and {f.src_ip for f in flows} == {ddos.attacker}
+    assert {f.dst_ip for f in flows} == {feed.addresses.of(d) for d in ddos.devices}
+    assert {f.device_id for f in flows} == set(ddos.devices)

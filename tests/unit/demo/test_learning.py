@@ -16,7 +16,7 @@ def test_learning_takes_a_share_of_the_first_benign_stretch_only() -> None:
     expected = int(60_000 * (first.end - first.start) * settings.demo.baseline_learn_share)
     assert learning_flows(settings, Scenario()) == expected < 60_000 * first.end
     attacked_first = Scenario(
-        (Segment("burst", 0.0, 0.5, (("DDoS-ICMP_Flood", 1.0),), 0.5, ("d",)),
+        (Segment("burst", 0.0, 0.5, (("DDoS-ICMP_Flood", 1.0),), 0.5, ("d",), attacker="192.0.2.1"),
          Segment("benign", 0.5, 1.0)),
     )  # fmt: skip
     assert learning_flows(settings, attacked_first) == 0

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import orjson
 
+from iotad.demo.alert_log import SeenAlert
+from iotad.demo.bursts import burst_results, burst_window
 from iotad.demo.fidelity import NOT_ALERTED, tally
 from iotad.demo.summary import (
     Accounting,
@@ -109,3 +111,19 @@ def test_incidents_report_the_compression_of_alerts_into_messages(tmp_path: Path
     }  # fmt: skip
     assert IncidentTally(5, {}, 0).compression is None
     assert orjson.loads(_summary().write(tmp_path / "t.json").read_bytes())["incidents"] is None
+
+
+T0 = 1_800_000_000_000
+_SCAN = burst_window("port scan", ["Recon-PortScan"], T0 + 10_000, T0 + 20_000,
+                     frozenset({"203.0.113.20"}))  # fmt: skip
+
+
+def test_the_summary_writes_the_bursts(tmp_path: Path) -> None:
+    results = burst_results([_SCAN], [SeenAlert(T0 + 11_000, "Recon", "m@v1", "Recon-PortScan")],
+                            {"Recon-PortScan": 4}, [], T0)  # fmt: skip
+    written = orjson.loads(
+        _summary(bursts=results, burst_slack_ms=5_000).write(tmp_path / "s.json").read_bytes()
+    )
+    assert written["bursts"]["per_burst"][0]["detected"] is True
+    assert written["bursts"]["by_category"]["Recon"]["flow_recall"] == 0.25
+    assert orjson.loads(_summary().write(tmp_path / "t.json").read_bytes())["bursts"] is None
