@@ -90,6 +90,7 @@ class OpenedIncident:
     first_seen_ms: int
     category: str
     host: str
+    gateway_id: str = ""
 
 
 @dataclass
@@ -110,7 +111,12 @@ class IncidentLog:
             self.incident_ids.add(incident.incident_id)
             if incident.event is IncidentEvent.OPENED:
                 self.opened.append(
-                    OpenedIncident(incident.first_seen_ms, incident.category, incident.host)
+                    OpenedIncident(
+                        incident.first_seen_ms,
+                        incident.category,
+                        incident.host,
+                        incident.gateway_id,
+                    )
                 )
 
     def reject(self, reason: str, record: AlertRecord) -> None:

@@ -110,6 +110,36 @@ def burst_results(
     return results
 
 
+def incident_timing(
+    windows: Sequence[BurstWindow], opened: Sequence[OpenedIncident], slack_ms: int
+) -> dict[str, int]:
+    """Incidents opened during a burst window (start to end + ``slack_ms``), outside every
+    window, and before the first one (the learning phase and the quiet stretch after it):
+    incidents outside the bursts come from false alerts on benign flows.
+
+    Examples
+    --------
+    >>> w = burst_window("scan", ["Recon-PortScan"], 10_000, 20_000, frozenset())
+    >>> at = [OpenedIncident(t, "Recon", "h") for t in (1_000, 12_000, 24_000, 40_000)]
+    >>> incident_timing([w], at, 5_000)
+    {'opened': 4, 'during_bursts': 2, 'outside_bursts': 2, 'before_first_burst': 1}
+    """
+    during = sum(
+        1
+        for i in opened
+        if any(w.start_ms <= i.first_seen_ms <= w.end_ms + slack_ms for w in windows)
+    )
+    first = min((w.start_ms for w in windows), default=None)
+    return {
+        "opened": len(opened),
+        "during_bursts": during,
+        "outside_bursts": len(opened) - during,
+        "before_first_burst": sum(
+            1 for i in opened if first is not None and i.first_seen_ms < first
+        ),
+    }
+
+
 def recall_by_category(results: Sequence[BurstResult]) -> dict[str, dict[str, object]]:
     """Per burst category: bursts and bursts detected (burst recall), flows and flows alerted
     (per-flow recall).
@@ -144,5 +174,6 @@ __all__ = [
     "BurstWindow",
     "burst_results",
     "burst_window",
+    "incident_timing",
     "recall_by_category",
 ]

@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from iotad.demo.alert_log import SeenAlert
-from iotad.demo.bursts import DEFAULT_SLACK_MS, BurstResult, burst_results, burst_window
+from iotad.demo.bursts import (
+    DEFAULT_SLACK_MS,
+    BurstResult,
+    burst_results,
+    burst_window,
+    incident_timing,
+)
 from iotad.demo.chart import ChartUnavailable, plot_alerts
 from iotad.demo.fidelity import tally
 from iotad.demo.hosts import WardAddresses
@@ -137,16 +143,16 @@ def build_summary(
         ),
         packets=run.packets.to_json(alerts) if run.packets is not None else {},
         baseline=_baseline_phase(run, alerts, sent, learnt),
-        bursts=_bursts(run, alerts, sent),
         burst_slack_ms=DEFAULT_SLACK_MS,
+        **_bursts(run, alerts, sent),
     )
 
 
-def _bursts(run: DemoRun, alerts: list[SeenAlert], sent: dict[str, int]) -> list[BurstResult]:
+def _bursts(run: DemoRun, alerts: list[SeenAlert], sent: dict[str, int]) -> _BurstFields:
     """Detection of each attack burst of the scenario (synthetic feed only)."""
     start_ms = run.progress.started_wall_ms
     if not run.request.synthetic or start_ms is None:
-        return []
+        return {"bursts": [], "incident_timing": {}}
     scenario = Scenario()
     addresses = WardAddresses(scenario.ward_devices)
     duration_ms = run.base.demo.duration_s * 1000
@@ -160,7 +166,16 @@ def _bursts(run: DemoRun, alerts: list[SeenAlert], sent: dict[str, int]) -> list
         )
         for s in scenario.bursts()
     ]
-    return burst_results(windows, alerts, sent, run.incident_log.opened_copy(), start_ms)
+    opened = [i for i in run.incident_log.opened_copy() if i.gateway_id == GATEWAY_ID]
+    return {
+        "bursts": burst_results(windows, alerts, sent, opened, start_ms, DEFAULT_SLACK_MS),
+        "incident_timing": incident_timing(windows, opened, DEFAULT_SLACK_MS),
+    }
+
+
+class _BurstFields(TypedDict):
+    bursts: list[BurstResult]
+    incident_timing: dict[str, int]
 
 
 def _baseline_phase(

@@ -182,6 +182,8 @@ class DemoSummary:
     #: Attack-burst detection (synthetic feed only; iotad/demo/bursts.py).
     bursts: Sequence[BurstResult] = ()
     burst_slack_ms: int = 0
+    #: Incidents opened during / outside the burst windows (iotad/demo/bursts.py).
+    incident_timing: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def problems(self) -> list[str]:
@@ -258,6 +260,7 @@ class DemoSummary:
             "slack_ms": self.burst_slack_ms,
             "per_burst": [b.to_json() for b in self.bursts],
             "by_category": recall_by_category(self.bursts),
+            "incidents_opened": dict(self.incident_timing),
         }
 
     def write(self, path: Path) -> Path:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from rich import box
 from rich.console import Group
 from rich.live import Live
 from rich.markup import escape
@@ -20,6 +21,7 @@ from rich.text import Text
 from iotad.console import Console
 from iotad.demo.bursts import recall_by_category
 from iotad.demo.feed import FeedProgress
+from iotad.demo.scenario import GATEWAY_ID
 from iotad.demo.scrape import WorkerSnapshot
 from iotad.demo.summary import DemoSummary
 
@@ -230,27 +232,39 @@ def _print_bursts(console: Console, summary: DemoSummary) -> None:
     if not summary.bursts:
         return
     table = Table(
-        "burst", "category", "window s", "detected", "first alert", "incidents", "flows alerted",
-        "named right", title=f"attack bursts (detected: an alert on the burst's flows by its "
-        f"end + {summary.burst_slack_ms / 1000:g} s)",
+        "burst", "s", "detected", "incid.", "flows alerted", "named right", box=box.SIMPLE,
+        title=f"attack bursts of {GATEWAY_ID} (detected: an alert on the burst's own flows "
+        f"by its end + {summary.burst_slack_ms / 1000:g} s; incidents naming its hosts)",
     )  # fmt: skip
     for b in summary.bursts:
-        first = "—" if b.first_alert_s is None else f"+{b.first_alert_s:.1f}s"
+        first = "NO" if b.first_alert_s is None else f"yes +{b.first_alert_s:.1f}s"
         table.add_row(
-            b.name, b.category, f"{b.start_s:.0f}–{b.end_s:.0f}", "yes" if b.detected else "NO",
-            first, str(b.incidents_opened), _pct(b.flows_alerted, b.flows),
-            _pct(b.flows_named, b.flows),
+            f"{b.name} ({b.category})", f"{b.start_s:.0f}–{b.end_s:.0f}", first,
+            str(b.incidents_opened), _share(b.flows_alerted, b.flows),
+            _share(b.flows_named, b.flows),
         )  # fmt: skip
     console.out.print(table)
-    by_category = recall_by_category(summary.bursts)
+    rows = recall_by_category(summary.bursts).items()
     console.out.print(
         "attack-burst recall: "
-        + ", ".join(
-            f"{c} {row['detected']}/{row['bursts']} (per-flow {row['alerted']:,}/{row['flows']:,})"
-            for c, row in by_category.items()
-        ),
+        + ", ".join(f"{c} {row['detected']}/{row['bursts']}" for c, row in rows)
+        + "; per-flow recall: "
+        + ", ".join(f"{c} {row['alerted']:,}/{row['flows']:,}" for c, row in rows),
         markup=False,
     )
+    timing = summary.incident_timing
+    if timing:
+        console.out.print(
+            f"incidents of {GATEWAY_ID}: {timing['opened']:,} opened, {timing['during_bursts']:,} "
+            f"during the bursts, {timing['outside_bursts']:,} outside them (no burst playing), "
+            f"{timing['before_first_burst']:,} of those before the first burst (the quiet "
+            "stretch that holds the learning phase)",
+            markup=False,
+        )
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part:,}/{whole:,} ({part / whole:.0%})" if whole else "—"
 
 
 def _print_packets(console: Console, packets: Mapping[str, object]) -> None:

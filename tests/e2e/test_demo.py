@@ -17,7 +17,8 @@ from support.bundles import make_tiny_bundle
 from iotad.console import Console
 from iotad.demo.bundles import DEFAULTS_FILE, default_paths
 from iotad.demo.runner import DemoRequest, DemoRun
-from iotad.schemas.labels import Task
+from iotad.demo.scenario import Scenario
+from iotad.schemas.labels import BENIGN_LABEL, Task
 from iotad.settings import load_settings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
@@ -81,6 +82,12 @@ def test_a_short_demo_alerts_swaps_accounts_and_cleans_up(
     assert incidents["messages_by_event"]["opened"] == incidents["incidents"]
     assert incidents["messages"] < incidents["alerts"]
     assert "per-flow alerts" in out.getvalue()
+    bursts = written["bursts"]  # one row per attack burst, every burst flow counted in one
+    assert [b["name"] for b in bursts["per_burst"]] == [s.name for s in Scenario().bursts()]
+    attack_flows = sum(n for label, n in run.progress.by_label.items() if label != BENIGN_LABEL)
+    assert sum(b["flows"] for b in bursts["per_burst"]) == attack_flows > 0
+    assert bursts["incidents_opened"]["opened"] <= incidents["incidents"]
+    assert "attack-burst recall" in out.getvalue()
     assert run.worker is not None and run.worker.pid is not None
     assert not psutil.pid_exists(run.worker.pid) or (
         psutil.Process(run.worker.pid).status() == psutil.STATUS_ZOMBIE

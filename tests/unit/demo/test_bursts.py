@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from iotad.demo.alert_log import OpenedIncident, SeenAlert
-from iotad.demo.bursts import burst_results, burst_window, recall_by_category
+from iotad.demo.bursts import burst_results, burst_window, incident_timing, recall_by_category
 
 T0 = 1_800_000_000_000
 SCAN = burst_window("port scan", ["Recon-PortScan"], T0 + 10_000, T0 + 20_000,
@@ -49,3 +49,16 @@ def test_a_burst_with_no_flow_sent_has_no_per_flow_recall() -> None:
     (result,) = burst_results([SCAN], [], {}, [], T0)
     assert not result.detected and result.flows == 0
     assert recall_by_category([result])["Recon"]["flow_recall"] is None
+
+
+def test_incidents_are_split_into_during_and_outside_the_bursts() -> None:
+    opened = [
+        OpenedIncident(T0 + t, "DDoS", "10.20.3.11")
+        for t in (1_000, 9_000, 10_000, 24_000, 26_000, 45_000, 46_000)
+    ]
+    timing = incident_timing([SCAN, FLOOD], opened, slack_ms=5_000)
+    # during: 10 s, 24 s (the scan's end + 4 s) and 45 s (the flood's end + 5 s)
+    assert timing == {
+        "opened": 7, "during_bursts": 3, "outside_bursts": 4, "before_first_burst": 2,
+    }  # fmt: skip
+    assert incident_timing([], opened, 5_000)["before_first_burst"] == 0
