@@ -208,8 +208,9 @@ class StreamSettings(_Section):
     max_poll_records: int | None = Field(default=None, ge=1)
     stream_buffer_maxsize: int | None = Field(default=None, ge=1)
     baseline: BaselineSettings = Field(default_factory=lambda: BaselineSettings())
-    # Per-class thresholds for the served classifier (calibration.v1 JSON, docs/baseline.md);
-    # applied only to the bundle it names, for gateways without a baseline.
+    # Per-class thresholds for the served classifier (calibration.v1 JSON, docs/baseline.md),
+    # or a folder of them named <bundle reference>.json (models/calibration); applied only to the
+    # bundle a file names, for gateways without a baseline.
     calibration: Path | None = None
 
     # Bundles must be signed by one of these Ed25519 public keys (PEM files, or folders whose

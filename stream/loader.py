@@ -80,6 +80,10 @@ def calibrated_thresholds(
 ) -> dict[str, float]:
     """The per-class thresholds of ``path`` if it was calibrated for this bundle, else none.
 
+    ``path`` is a calibration file, or a folder of them named ``<bundle reference>.json``
+    (``models/calibration``): then every bundle served, also after a hot swap, gets its own
+    calibration if the folder has one.
+
     Raises
     ------
     ModelLoadError
@@ -87,7 +91,17 @@ def calibrated_thresholds(
     """
     if path is None:
         return {}
-    calibration = parse_file(CalibrationFile, Path(path))
+    path = Path(path)
+    if path.is_dir():
+        path = path / f"{manifest.reference}.json"
+        if not path.is_file():
+            logger.info(
+                "bundle %s: no calibration in %s, serving with the global threshold",
+                manifest.reference,
+                path.parent,
+            )
+            return {}
+    calibration = parse_file(CalibrationFile, path)
     if calibration.bundle != manifest.reference or calibration.model_sha256 != model_sha256:
         logger.warning(
             "calibration %s is for %s, not %s: serving with the global threshold",

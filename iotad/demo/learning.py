@@ -23,6 +23,11 @@ def learning_flows(settings: Settings, scenario: Scenario) -> int:
 #: devices, and 512 references cover them better (fewer false alerts at the same target).
 DEMO_REFERENCE_ROWS = 512
 
+#: The folder under ``offline.models_dir`` whose calibration files (per-class thresholds on
+#: validation rows, ``<bundle reference>.json``) the demo's worker applies while a gateway has no
+#: baseline yet, i.e. during the learning phase.
+CALIBRATION_DIR = "calibration"
+
 
 def with_online_baseline(settings: Settings, learn_flows: int) -> Settings:
     """``settings`` with the worker's online baseline learning on (``learn_flows`` flows)."""
@@ -36,4 +41,20 @@ def with_online_baseline(settings: Settings, learn_flows: int) -> Settings:
     return settings.model_copy(update={"stream": stream.model_copy(update={"baseline": baseline})})
 
 
-__all__ = ["DEMO_REFERENCE_ROWS", "learning_flows", "with_online_baseline"]
+def with_calibration(settings: Settings) -> Settings:
+    """``settings`` whose worker applies the calibrations shipped beside the bundles
+    (``<models_dir>/calibration``), unless ``stream.calibration`` is set already."""
+    folder = settings.offline.models_dir / CALIBRATION_DIR
+    if settings.stream.calibration is not None or not folder.is_dir():
+        return settings
+    stream = settings.stream.model_copy(update={"calibration": folder})
+    return settings.model_copy(update={"stream": stream})
+
+
+__all__ = [
+    "CALIBRATION_DIR",
+    "DEMO_REFERENCE_ROWS",
+    "learning_flows",
+    "with_calibration",
+    "with_online_baseline",
+]
