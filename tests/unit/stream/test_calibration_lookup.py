@@ -32,9 +32,7 @@ def test_a_file_for_this_bundle_gives_its_thresholds(manifest: BundleManifest) -
     assert thresholds["Web"] > 0.5  # stricter than the global threshold for a weak class
 
 
-def test_a_folder_is_searched_by_bundle_reference(
-    manifest: BundleManifest, tmp_path: Path
-) -> None:
+def test_a_folder_is_searched_by_bundle_reference(manifest: BundleManifest, tmp_path: Path) -> None:
     shutil.copy(CALIBRATION, tmp_path / CALIBRATION.name)
     assert calibrated_thresholds(tmp_path, manifest, _sha(manifest)) == calibrated_thresholds(
         CALIBRATION, manifest, _sha(manifest)
