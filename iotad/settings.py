@@ -244,7 +244,10 @@ class StreamSettings(_Section):
 class IncidentSettings(_Section):
     """Aggregation of alerts into incidents (docs/incidents.md)."""
 
-    enabled: bool = True
+    # Off by default: a worker that holds the incidents table can skip flows around Faust's
+    # table-recovery seek when it restarts (docs/incidents.md, "Known issue"). Turn it on where
+    # incidents matter more than that risk; the demo does.
+    enabled: bool = False
     # Rates (alerts per minute, and the peak) are measured over this sliding window.
     window_s: float = Field(default=60.0, ge=1, le=86_400)
     # An incident with no new alert for this long is closed.

@@ -51,10 +51,18 @@ def with_calibration(settings: Settings) -> Settings:
     return settings.model_copy(update={"stream": stream})
 
 
+def with_incidents(settings: Settings) -> Settings:
+    """``settings`` with the incident agent on (off by default; the demo's worker never
+    restarts, so the restart risk in docs/incidents.md does not apply to it)."""
+    incidents = settings.incidents.model_copy(update={"enabled": True})
+    return settings.model_copy(update={"incidents": incidents})
+
+
 __all__ = [
     "CALIBRATION_DIR",
     "DEMO_REFERENCE_ROWS",
     "learning_flows",
     "with_calibration",
+    "with_incidents",
     "with_online_baseline",
 ]

@@ -35,7 +35,12 @@ from iotad.demo.broker_setup import (
 from iotad.demo.bundles import DemoBundles, resolve_bundles
 from iotad.demo.feed import FeedPlan, FeedProgress, SyntheticFeed, run_feed
 from iotad.demo.hot_swap import HotSwap
-from iotad.demo.learning import learning_flows, with_calibration, with_online_baseline
+from iotad.demo.learning import (
+    learning_flows,
+    with_calibration,
+    with_incidents,
+    with_online_baseline,
+)
 from iotad.demo.packet_stage import (
     PACKET_GATEWAY_ID,
     PacketStage,
@@ -286,7 +291,7 @@ class DemoRun:
             own_topics=own,
             secured=bool(request.bootstrap),
         )
-        self.settings = with_calibration(self.settings)
+        self.settings = with_incidents(with_calibration(self.settings))
         learn = learning_flows(self.base, Scenario()) if request.synthetic else 0
         if learn:
             self.settings = with_online_baseline(self.settings, learn)

@@ -103,7 +103,8 @@ def _settings(isolated_settings: IsolatedSettings, **incidents: float) -> Settin
         partitions=PARTITIONS,
         stream={"web_port": free_port(), "confidence_threshold": 0.0, "batch_size": BATCH,
                 "batch_within_s": 0.02, "session_timeout_s": 6.0},
-        incidents={"quiet_s": 300.0, "update_every_s": 0.5, "tick_s": 0.2, **incidents},
+        incidents={"enabled": True, "quiet_s": 300.0, "update_every_s": 0.5, "tick_s": 0.2,
+                   **incidents},
     )  # fmt: skip
 
 
@@ -189,7 +190,9 @@ def test_the_worker_refuses_an_alerts_topic_the_table_cannot_follow(
 ) -> None:
     bundle = tmp_path / "bundle"
     make_tiny_bundle(bundle, classes=CLASSES, task=Task.CATEGORY)
-    settings = isolated_settings(partitions=2, stream={"state_dir": str(tmp_path / "state")})
+    settings = isolated_settings(
+        partitions=2, stream={"state_dir": str(tmp_path / "state")}, incidents={"enabled": True}
+    )
     loaded = load_model(bundle, settings.stream)
     preflight(settings, loaded)  # matching counts: fine
     three = settings.model_copy(
