@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from iotad.errors import ModelLoadError
 from iotad.schemas.baseline_manifest import ANOMALOUS, NORMAL, BaselineManifest
-from iotad.schemas.bundle import inference_session, parse_file, read_parts, verify_files
+from iotad.schemas.bundle import checked_session, parse_file, read_parts, verify_files
 from iotad.schemas.manifest import MANIFEST_FILE, CanaryFile
 from iotad.schemas.signing import TrustPolicy
 from iotad.schemas.transform import FeatureTransform
@@ -117,21 +117,14 @@ def open_baseline_session(bundle: BaselineBundle, *, intra_op_threads: int = 1) 
         row's score or side of the threshold changed.
     """
     manifest = bundle.manifest
-    session = inference_session(bundle.model_bytes, manifest.reference, intra_op_threads)
-    inputs = [i.name for i in session.get_inputs()]
-    outputs = [o.name for o in session.get_outputs()]
-    if inputs != [manifest.input.onnx_input] or manifest.output.scores not in outputs:
-        raise ModelLoadError(
-            f"bundle {manifest.reference}: graph has inputs {inputs} and outputs {outputs}, "
-            f"manifest expects input {manifest.input.onnx_input!r}, "
-            f"output {manifest.output.scores!r}"
-        )
-    width = session.get_inputs()[0].shape[-1]
-    if isinstance(width, int) and width != len(bundle.transform.mask):
-        raise ModelLoadError(
-            f"bundle {manifest.reference}: graph takes {width} features, mask has "
-            f"{len(bundle.transform.mask)}"
-        )
+    session = checked_session(
+        bundle.model_bytes,
+        manifest.reference,
+        onnx_input=manifest.input.onnx_input,
+        scores_output=manifest.output.scores,
+        mask_width=len(bundle.transform.mask),
+        intra_op_threads=intra_op_threads,
+    )
     scoring = BaselineSession(bundle, session)
     check_baseline_canary(scoring)
     return scoring

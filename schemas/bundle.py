@@ -220,24 +220,51 @@ def open_session(bundle: Bundle, *, intra_op_threads: int = 1) -> BundleSession:
         canary row's class or scores differ from the recorded ones.
     """
     manifest = bundle.manifest
-    session = inference_session(bundle.model_bytes, manifest.reference, intra_op_threads)
-    inputs = [i.name for i in session.get_inputs()]
-    outputs = [o.name for o in session.get_outputs()]
-    if inputs != [manifest.input.onnx_input] or manifest.output.scores not in outputs:
-        raise ModelLoadError(
-            f"bundle {manifest.reference}: graph has inputs {inputs} and outputs {outputs}, "
-            f"manifest expects input {manifest.input.onnx_input!r}, "
-            f"output {manifest.output.scores!r}"
-        )
-    width = session.get_inputs()[0].shape[-1]
-    if isinstance(width, int) and width != len(bundle.transform.mask):
-        raise ModelLoadError(
-            f"bundle {manifest.reference}: graph takes {width} features, mask has "
-            f"{len(bundle.transform.mask)}"
-        )
+    session = checked_session(
+        bundle.model_bytes,
+        manifest.reference,
+        onnx_input=manifest.input.onnx_input,
+        scores_output=manifest.output.scores,
+        mask_width=len(bundle.transform.mask),
+        intra_op_threads=intra_op_threads,
+    )
     scoring = BundleSession(bundle, session)
     check_canary(scoring)
     return scoring
+
+
+def checked_session(
+    model_bytes: bytes,
+    reference: str,
+    *,
+    onnx_input: str,
+    scores_output: str,
+    mask_width: int,
+    intra_op_threads: int = 1,
+) -> Any:
+    """An onnxruntime session whose graph has the manifest's input, output and width.
+
+    Shared by classifier and baseline bundles.
+
+    Raises
+    ------
+    ModelLoadError
+        if ONNX cannot load the model or its names or width differ from the manifest.
+    """
+    session = inference_session(model_bytes, reference, intra_op_threads)
+    inputs = [i.name for i in session.get_inputs()]
+    outputs = [o.name for o in session.get_outputs()]
+    if inputs != [onnx_input] or scores_output not in outputs:
+        raise ModelLoadError(
+            f"bundle {reference}: graph has inputs {inputs} and outputs {outputs}, "
+            f"manifest expects input {onnx_input!r}, output {scores_output!r}"
+        )
+    width = session.get_inputs()[0].shape[-1]
+    if isinstance(width, int) and width != mask_width:
+        raise ModelLoadError(
+            f"bundle {reference}: graph takes {width} features, mask has {mask_width}"
+        )
+    return session
 
 
 def check_canary(scoring: BundleSession) -> None:
@@ -321,6 +348,7 @@ __all__ = [
     "Bundle",
     "BundleSession",
     "check_canary",
+    "checked_session",
     "inference_session",
     "load_bundle",
     "open_session",
