@@ -119,7 +119,8 @@ def score_baselines(
     """Score every row with its gateway's baseline (``matrix`` columns are in ``names`` order)."""
     rows = len(matrix)
     gateways, gateway_of_row = row_gateways(origin, blocks)
-    counts = np.bincount(gateway_of_row, minlength=len(gateways)) if rows else np.zeros(0, int)
+    # minlength: a gateway whose every row was refused (e.g. out of float32 range) counts 0
+    counts = np.bincount(gateway_of_row, minlength=len(gateways))
     missing = {
         g: int(counts[i]) for i, g in enumerate(gateways) if g not in baselines and counts[i]
     }

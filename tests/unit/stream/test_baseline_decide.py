@@ -122,3 +122,26 @@ def test_process_batch_scores_each_gateway_with_its_own_baseline(
     unknown = [r for r in outcome.alerts if r.category is Category.UNKNOWN]
     assert unknown and all(r.key == b"Unknown" for r in unknown)
     assert any(a.category != "Unknown" for a in gw_a)  # both kinds occur
+
+
+def test_a_batch_whose_only_flow_is_refused_after_validation_scores_nothing(
+    label_model: ServingModel,
+    make_flow: Callable[..., dict[str, Any]],
+    message: Callable[..., InboundMessage],
+) -> None:
+    """A flow beyond float32 passes validation, then leaves the matrix empty: no baseline runs."""
+    scorer = VarianceScorer()
+    baseline = GatewayBaseline("gw-a", scorer, 10.0, BASELINE_REF, "baseline-gw-a@1",
+                               tuple(reversed(FEATURES_39)))  # fmt: skip
+    overflow = make_flow([1e300] + [1.0] * 38, 0, gateway_id="gw-b")
+    options = ScoringOptions(max_message_bytes=1 << 20, max_dead_letter_original_bytes=4096)
+    outcome = process_batch(
+        [message(overflow, offset=0)],
+        label_model,
+        options,
+        now_ms=1_795_718_400_500,
+        baselines={"gw-a": baseline},
+    )
+    assert outcome.scored == 0 and scorer.calls == []
+    assert [d.code.value for d in outcome.dead_letters] == ["non_finite_value"]
+    assert outcome.missing_baseline == {}
