@@ -220,7 +220,9 @@ def main() -> None:
             asyncio.run(
                 preload(bs, topics["flows"], envelope_messages(x, y, args.max_flows, args.envelope))
             )
-            options = argparse.Namespace(score_inline=False)
+            options = argparse.Namespace(
+                score_inline=False, no_incidents=False, partitions=args.partitions
+            )
             max_rate, _ = backlog_rate(
                 options, bs, topics, bundle, args.batch_size, args.max_flows, tmp
             )
