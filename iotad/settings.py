@@ -250,6 +250,9 @@ class IncidentSettings(_Section):
     enabled: bool = False
     # Rates (alerts per minute, and the peak) are measured over this sliding window.
     window_s: float = Field(default=60.0, ge=1, le=86_400)
+    # An incident opens once this many alerts of its key fall within one window; a key whose
+    # alerts stay below it opens none (its alerts stay on the alerts topic). 1: every alert opens.
+    min_alerts: int = Field(default=3, ge=1, le=1_000_000)
     # An incident with no new alert for this long is closed.
     quiet_s: float = Field(default=120.0, gt=0, le=86_400)
     # At most one `updated` event per incident per this interval, however many alerts arrive.

@@ -59,6 +59,7 @@ def incident_policy(settings: IncidentSettings) -> IncidentPolicy:
         max_hosts=settings.max_hosts,
         top_hosts=settings.top_hosts,
         sample_alerts=settings.sample_alerts,
+        min_alerts=settings.min_alerts,
     )
 
 
@@ -167,6 +168,7 @@ class IncidentService:
                 "%d %s incidents closed early: incidents.max_open (%d) were open",
                 n, category, self.policy.max_open,
             )  # fmt: skip
+        m.alerts.labels(outcome="below_threshold").inc(changes.below_threshold)
         m.incidents_per_minute.add(len(changes.events))
         m.open.set(len(self.book.open))
         return futures

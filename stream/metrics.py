@@ -150,7 +150,8 @@ class IncidentMetrics:
         self.open = Gauge("iotad_incidents_open", "Incidents open on this worker.", registry=r)
         self.alerts = Counter(
             "iotad_incident_alerts",
-            "Alerts read by the incident agent, by outcome: folded; skipped (re-read after a "
+            "Alerts read by the incident agent, by outcome: folded; below_threshold (their key "
+            "never reached incidents.min_alerts, no incident); skipped (re-read after a "
             "restart, already counted); invalid (not an iotad.alert.v1 message).",
             ["outcome"],
             registry=r,

@@ -10,7 +10,11 @@ An incident's key is (gateway, category, host role, host). The host is the flows
 victim, and their *source* (``src_ip``) for scans and Mirai, where one host reaches many; when the
 alert carries no such address, the gateway's ``device_id`` stands in. Lifecycle:
 
-* the first alert of a key **opens** an incident (event ``opened``, sequence 0);
+* the first alert of a key starts a *pending* incident; it **opens** (event ``opened``,
+  sequence 0, counting every alert since the first) once ``min_alerts`` of its alerts fall within
+  one ``window_ms``. A pending incident whose key stays below that closes silently after
+  ``window_ms`` without an alert: a stray alert stays a per-flow alert on the alerts topic and
+  pages nobody (``min_alerts = 1`` opens on every first alert);
 * later alerts are counted; an ``updated`` event goes out at most once per
   ``update_every_ms`` (from :func:`fold` when an alert arrives late enough, else from
   :func:`tick` when changes are pending), so a flood costs one message per interval;
@@ -49,6 +53,7 @@ class IncidentPolicy:
     max_hosts: int = 64
     top_hosts: int = 5
     sample_alerts: int = 5
+    min_alerts: int = 1
     source_categories: frozenset[str] = SOURCE_CATEGORIES
 
     @property
@@ -88,6 +93,8 @@ class IncidentChanges:
     removed: dict[str, int] = field(default_factory=dict)
     folded: int = 0
     skipped: int = 0
+    #: Alerts of pending incidents that closed without opening (below ``min_alerts``).
+    below_threshold: int = 0
     evicted: Counter[str] = field(default_factory=Counter)
 
     def write(self, state: IncidentState) -> None:
@@ -147,7 +154,9 @@ def fold(
     if state is not None:
         del book.open[key]  # re-inserted below: the book stays least recently seen first
         _absorb(state, alert, position, policy)
-        if now - state.last_emitted_ms >= policy.update_every_ms:
+        if not state.opened:
+            _open_when_due(state, now, policy, changes)
+        elif now - state.last_emitted_ms >= policy.update_every_ms:
             _emit(state, IncidentEvent.UPDATED, now, policy, changes)
     else:
         while len(book.open) >= policy.max_open:
@@ -163,9 +172,10 @@ def fold(
             last_offset=position.offset,
             first_seen_ms=now,
             last_seen_ms=now,
+            opened=False,
         )
         _absorb(state, alert, position, policy)
-        _emit(state, IncidentEvent.OPENED, now, policy, changes)
+        _open_when_due(state, now, policy, changes)
     book.open[key] = state
     changes.write(state)
     changes.folded += 1
@@ -181,7 +191,10 @@ def tick(
     """Close incidents quiet for ``quiet_ms`` and send updates that waited for the interval."""
     changes = changes if changes is not None else IncidentChanges()
     for state in list(book.open.values()):
-        if now_ms - state.last_seen_ms >= policy.quiet_ms:
+        if not state.opened:
+            if now_ms - state.last_seen_ms >= policy.window_ms:
+                _close(book, state, CloseReason.QUIET, now_ms, policy, changes)
+        elif now_ms - state.last_seen_ms >= policy.quiet_ms:
             _close(book, state, CloseReason.QUIET, now_ms, policy, changes)
         elif state.dirty and now_ms - state.last_emitted_ms >= policy.update_every_ms:
             _emit(state, IncidentEvent.UPDATED, now_ms, policy, changes)
@@ -210,6 +223,16 @@ def _absorb(
         state.alert_ids.append(alert.alert_id)
     state.latest_alert_id = alert.alert_id
     state.dirty = True
+
+
+def _open_when_due(
+    state: IncidentState, now_ms: int, policy: IncidentPolicy, changes: IncidentChanges
+) -> None:
+    """Open a pending incident once ``min_alerts`` of its alerts are within the window."""
+    rate_per_min(state, now_ms, policy)  # drops the buckets older than the window
+    if sum(state.buckets.values()) >= policy.min_alerts:
+        state.opened = True
+        _emit(state, IncidentEvent.OPENED, now_ms, policy, changes)
 
 
 def rate_per_min(state: IncidentState, now_ms: int, policy: IncidentPolicy) -> float:
@@ -270,9 +293,13 @@ def _close(
     policy: IncidentPolicy,
     changes: IncidentChanges,
 ) -> None:
+    """Close ``state``: a ``closed`` event if it opened, silently (counted) if still pending."""
     del book.open[state.key]
-    _emit(state, IncidentEvent.CLOSED, now_ms, policy, changes, reason)
     changes.remove(state)
+    if not state.opened:
+        changes.below_threshold += state.alerts
+        return
+    _emit(state, IncidentEvent.CLOSED, now_ms, policy, changes, reason)
     if reason is CloseReason.CAPACITY:
         changes.evicted[state.category] += 1
 

@@ -18,7 +18,9 @@ from iotad.schemas.incidents import HostCount, HostRole
 from iotad.schemas.messages import Severity
 
 #: Bumped when the stored layout changes; a state of another version is refused, not guessed.
-STATE_VERSION = 1
+#: Version 1 had no ``opened`` flag (every stored incident had opened): it is read as opened.
+STATE_VERSION = 2
+READABLE_VERSIONS = frozenset({1, STATE_VERSION})
 SEVERITY_ORDER: tuple[Severity, ...] = (
     Severity.LOW,
     Severity.MEDIUM,
@@ -81,6 +83,8 @@ class IncidentState:
     sequence: int = 0
     last_emitted_ms: int = 0
     dirty: bool = False
+    #: False while the incident is pending (fewer than ``min_alerts`` in a window, no event yet).
+    opened: bool = True
 
     def raise_severity(self, severity: Severity) -> None:
         """Keep the highest severity seen."""
@@ -109,8 +113,10 @@ def decode_state(raw: bytes) -> IncidentState:
         if not isinstance(document, dict):
             raise TypeError(f"expected an object, got {type(document).__name__}")
         version = document.pop("version", None)
-        if version != STATE_VERSION:
-            raise ValueError(f"state version {version!r}, this worker reads {STATE_VERSION}")
+        if version not in READABLE_VERSIONS:
+            raise ValueError(
+                f"state version {version!r}, this worker reads {sorted(READABLE_VERSIONS)}"
+            )
         document["buckets"] = {int(k): int(v) for k, v in document["buckets"].items()}
         document["host_role"] = HostRole(document["host_role"])
         document["severity"] = Severity(document["severity"])
@@ -122,6 +128,7 @@ def decode_state(raw: bytes) -> IncidentState:
 __all__ = [
     "SEVERITY_ORDER",
     "STATE_VERSION",
+    "READABLE_VERSIONS",
     "IncidentState",
     "count_host",
     "decode_state",

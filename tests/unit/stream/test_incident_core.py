@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -192,10 +193,17 @@ def test_one_burst_compresses_at_least_a_hundredfold() -> None:
         max_size=200,
     ),
     st.integers(1, 5),
+    st.integers(1, 4),
 )
-def test_every_alert_is_accounted_for(steps: list[tuple[int, int, int]], max_open: int) -> None:
+def test_every_alert_is_accounted_for(
+    steps: list[tuple[int, int, int]], max_open: int, min_alerts: int
+) -> None:
     policy = IncidentPolicy(
-        window_ms=10_000, quiet_ms=15_000, update_every_ms=3_000, max_open=max_open
+        window_ms=10_000,
+        quiet_ms=15_000,
+        update_every_ms=3_000,
+        max_open=max_open,
+        min_alerts=min_alerts,
     )
     book, changes, now = IncidentBook(), IncidentChanges(), T0
     for n, (gateway, host, gap) in enumerate(steps):
@@ -209,12 +217,64 @@ def test_every_alert_is_accounted_for(steps: list[tuple[int, int, int]], max_ope
     by_id: dict[str, list[Incident]] = {}
     for event in changes.events:
         by_id.setdefault(event.incident_id, []).append(event)
-    assert sum(events[-1].alerts for events in by_id.values()) == len(steps)
+    opened = sum(events[-1].alerts for events in by_id.values())
+    assert opened + changes.below_threshold == len(steps)
+    if min_alerts == 1:
+        assert changes.below_threshold == 0
     for events in by_id.values():
         assert [e.sequence for e in events] == list(range(len(events)))
         assert events[0].event is IncidentEvent.OPENED and events[-1].event is IncidentEvent.CLOSED
         counts = [e.alerts for e in events]
         assert counts == sorted(counts)
+
+
+def test_stray_alerts_below_min_alerts_open_no_incident_and_are_counted() -> None:
+    policy = IncidentPolicy(
+        window_ms=60_000, quiet_ms=120_000, update_every_ms=30_000, min_alerts=3
+    )
+    book = IncidentBook()
+    stray = [make_alert(i, T0 + i * 61_000, dst="10.0.0.7") for i in range(4)]  # one a window
+    changes = IncidentChanges()
+    for offset, alert in enumerate(stray):
+        tick(book, alert.detected_at_ms, policy, changes)
+        fold(book, alert, AlertPosition(0, offset), policy, changes)
+    tick(book, T0 + 10 * 61_000, policy, changes)
+    assert changes.events == [] and book.open == {}
+    assert changes.below_threshold == 4
+    assert len(changes.removed) == 1  # the pending incident's key, deleted from the table
+
+
+def test_an_incident_opens_at_min_alerts_and_counts_its_first_alerts() -> None:
+    policy = IncidentPolicy(
+        window_ms=60_000, quiet_ms=120_000, update_every_ms=30_000, min_alerts=3
+    )
+    book = IncidentBook()
+    alerts = [make_alert(i, T0 + i * 1_000) for i in range(5)]
+    changes = feed(book, alerts[:2], policy)
+    assert changes.events == [] and len(changes.written) == 1  # pending, stored in the table
+    (pending,) = book.open.values()
+    restored = decode_state(encode_state(pending))
+    assert restored.opened is False and restored.alerts == 2
+    changes = IncidentChanges()
+    for offset, alert in enumerate(alerts[2:], start=2):
+        fold(book, alert, AlertPosition(0, offset), policy, changes)
+    (opened,) = changes.events
+    assert opened.event is IncidentEvent.OPENED and opened.sequence == 0
+    assert opened.alerts == 3 and opened.first_seen_ms == T0
+    assert opened.alert_ids[0] == alerts[0].alert_id
+    tick(book, T0 + 4_000 + 120_000, policy, changes)
+    assert [e.event for e in changes.events] == [IncidentEvent.OPENED, IncidentEvent.CLOSED]
+    assert changes.events[-1].alerts == 5 and changes.below_threshold == 0
+
+
+def test_a_stored_version_1_state_is_read_as_opened() -> None:
+    book = IncidentBook()
+    feed(book, [make_alert(0, T0)])
+    (state,) = book.open.values()
+    document = orjson.loads(encode_state(state))
+    document["version"] = 1
+    del document["opened"]
+    assert decode_state(orjson.dumps(document)).opened is True
 
 
 def test_space_saving_counts_never_undercount_a_frequent_host() -> None:
