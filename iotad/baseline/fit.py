@@ -3,10 +3,11 @@
 The novelty model (chosen by ``bench/baseline_candidates.py``; docs/baseline.md says why):
 
 1. robust scaling per feature, ``z = (x - median) / (1.4826 · MAD)`` (the standard deviation, then
-   1, where the MAD is 0), stored as the bundle's ``scaler.json``;
+   1, where the MAD is 0 or float noise), stored as the bundle's ``scaler.json``;
 2. ``u = sign(z) · log1p(|z|)``, which keeps a flood's 10⁴× rate from drowning every other feature;
 3. the anomaly score of a flow is the Euclidean distance from its ``u`` to the k-th nearest of the
-   reference benign flows (at most ``max_reference_rows``, a seeded sample of the learning flows).
+   reference benign flows (at most ``max_reference_rows``, a seeded sample of the learning flows),
+   never below ``sqrt(D2_FLOOR)`` = 0.1.
 
 The threshold is set on benign flows that were *not* fitted on (:func:`far_threshold`), so
 that the false-alert rate stays within the target with 95 % confidence.
@@ -25,6 +26,11 @@ from iotad.errors import DataError
 from iotad.schemas.transform import FeatureTransform
 
 MAD_TO_SIGMA = 1.4826
+#: Squared distances below this count as this (scores never fall below 0.1); see
+#: :meth:`KnnBaseline.scores`.
+D2_FLOOR = 1e-2
+#: Spreads below this share of a feature's typical magnitude count as none (float noise).
+NOISE_SPREAD = 1e-9
 
 
 def robust_transform(raw: NDArray[np.floating], raw_features: tuple[str, ...]) -> FeatureTransform:
@@ -33,7 +39,11 @@ def robust_transform(raw: NDArray[np.floating], raw_features: tuple[str, ...]) -
     center = np.median(values, axis=0)
     scale = MAD_TO_SIGMA * np.median(np.abs(values - center), axis=0)
     std = values.std(axis=0)
-    scale = np.where(scale > 0, scale, np.where(std > 0, std, 1.0))
+    # A spread within float noise of the values is no spread: a perfectly regular sender's
+    # Rate (1 / mean gap) varies in its last bits only. Scaling by it would blow that noise up
+    # to z ≈ 1e13, and the distances (float32 in the graph) would lose their precision.
+    noise = NOISE_SPREAD * np.maximum(np.abs(center), 1.0)
+    scale = np.where(scale > noise, scale, np.where(std > noise, std, 1.0))
     return FeatureTransform(raw_features, center, scale, raw_features)
 
 
@@ -52,7 +62,15 @@ class KnnBaseline:
     k: int
 
     def scores(self, raw: NDArray[np.floating]) -> NDArray[np.float32]:
-        """The native anomaly score of each raw row (the ONNX graph must agree)."""
+        """The native anomaly score of each raw row (the ONNX graph must agree).
+
+        ``d²`` is computed as ``Σu² − 2 u·R + ΣR²`` in float32 (one matrix product, as in the
+        graph), which cancels to noise of about 1e-7 · Σu² for a row at (almost) the
+        distance 0 of a reference — common in captured traffic, where a steady sender makes
+        identical windows. Its square root would turn that noise into score differences of
+        ~1e-3 between the graph and numpy; below :data:`D2_FLOOR` (a tenth of a robust unit
+        in signed-log space: as good as identical) a distance counts as that floor.
+        """
         u = signed_log(self.transform.apply(np.asarray(raw)))
         refs = self.references
         d2 = (
@@ -61,7 +79,7 @@ class KnnBaseline:
             + (refs * refs).sum(axis=1)[None, :]
         )
         kth = np.partition(d2, self.k - 1, axis=1)[:, self.k - 1]
-        return np.sqrt(np.maximum(kth, 0.0)).astype(np.float32)
+        return np.sqrt(np.maximum(kth, np.float32(D2_FLOOR))).astype(np.float32)
 
 
 def fit_knn(
@@ -187,6 +205,7 @@ def far_threshold(
 
 
 __all__ = [
+    "D2_FLOOR",
     "KnnBaseline",
     "Threshold",
     "far_threshold",

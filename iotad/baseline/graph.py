@@ -5,14 +5,16 @@ Output ``anomaly_score`` ([N, 1] float32)::
 
     u     = Sign(z) · Log(1 + |z|)
     d²    = Σu² − 2 u·Rᵀ + ΣR²          (R: the reference rows, a constant)
-    score = Sqrt(Relu(k-th smallest d²))
+    score = Sqrt(Max(k-th smallest d², D2_FLOOR))
+
+(``D2_FLOOR``: :data:`iotad.baseline.fit.D2_FLOOR`, why in :meth:`KnnBaseline.scores`.)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from iotad.baseline.fit import KnnBaseline
+from iotad.baseline.fit import D2_FLOOR, KnnBaseline
 
 INPUT_NAME = "features"
 OUTPUT_NAME = "anomaly_score"
@@ -28,6 +30,7 @@ def knn_to_onnx(model: KnnBaseline) -> bytes:
     k = int(model.k)
     constants = {
         "one": np.array(1.0, np.float32),
+        "d2_floor": np.array(D2_FLOOR, np.float32),
         "minus_two": np.array(-2.0, np.float32),
         "refs_t": np.ascontiguousarray(refs.T),
         "refs_sq": (refs.astype(np.float64) ** 2)
@@ -53,7 +56,7 @@ def knn_to_onnx(model: KnnBaseline) -> bytes:
         node("Add", ["partial", "refs_sq"], ["d2"]),
         node("TopK", ["d2", "k"], ["nearest", "nearest_idx"], axis=1, largest=0, sorted=1),
         node("Slice", ["nearest", "kth_start", "kth_end", "axis1"], ["kth"]),
-        node("Relu", ["kth"], ["kth_pos"]),
+        node("Max", ["kth", "d2_floor"], ["kth_pos"]),
         node("Sqrt", ["kth_pos"], [OUTPUT_NAME]),
     ]
     graph = helper.make_graph(
