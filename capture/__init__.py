@@ -2,12 +2,20 @@
 
 :mod:`iotad.capture.core` is pure (bytes in, arrays out). Around it: capture files as packet
 sources (:class:`CaptureFile`), the loop (:func:`run_capture`) and where rows go
-(:class:`KafkaRows`, :class:`CsvRows`, :class:`ParquetRows`).
+(:class:`KafkaRows`, :class:`CsvRows`, :class:`ParquetRows`, :class:`MemoryRows`);
+:mod:`iotad.capture.learning` turns capture files into a baseline's learning flows.
 """
 
 from iotad.capture.core.types import CaptureSummary, PacketBatch, PacketSource, SkipReason
 from iotad.capture.files import CaptureFile
-from iotad.capture.outputs import META_COLUMNS, CsvRows, KafkaRows, ParquetRows, RowSink
+from iotad.capture.outputs import (
+    META_COLUMNS,
+    CsvRows,
+    KafkaRows,
+    MemoryRows,
+    ParquetRows,
+    RowSink,
+)
 from iotad.capture.run import CaptureOptions, capture_files, run_capture
 
 __all__ = [
@@ -17,6 +25,7 @@ __all__ = [
     "CaptureSummary",
     "CsvRows",
     "KafkaRows",
+    "MemoryRows",
     "PacketBatch",
     "PacketSource",
     "ParquetRows",

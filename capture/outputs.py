@@ -1,4 +1,4 @@
-"""Where feature windows go: the flows topic (default), a CSV file or a Parquet file.
+"""Where feature windows go: the flows topic (default), a CSV file, a Parquet file or memory.
 
 Every row carries its gateway id, source, window id (``flow_id``), capture time
 (``event_time_ms``, the window's last packet) and the window's dominant ``src_ip``/``dst_ip``
@@ -9,8 +9,11 @@ pair. On Kafka the rows travel as the columnar ``iotad.flow_batch.v1`` envelopes
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
+
+import numpy as np
 
 from iotad.capture.core.types import FeatureRows
 from iotad.errors import DataError
@@ -132,6 +135,47 @@ class ParquetRows:
         return self._written
 
 
+class MemoryRows:
+    """Windows kept in memory (``iotad baseline learn --pcap`` learns from them), with the
+    source each came from."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self._parts: list[FeatureRows] = []
+        self.sources: list[str] = []
+
+    async def write(self, rows: FeatureRows, source: str) -> None:
+        """Keep ``rows``."""
+        self._parts.append(rows)
+        self.sources += [source] * len(rows)
+
+    async def close(self) -> None:
+        """Nothing is held back."""
+        return None
+
+    @property
+    def written(self) -> int:
+        """Windows kept."""
+        return len(self.sources)
+
+    def rows(self) -> FeatureRows:
+        """Every window kept, in the order written (window indexes stay per source)."""
+        if not self._parts:
+            empty = np.empty(0)
+            return FeatureRows(self.names, np.empty((0, len(self.names))), empty, empty,
+                               np.empty(0, np.int64), [], [])  # fmt: skip
+        parts = self._parts
+        return replace(
+            parts[0],
+            values=np.concatenate([p.values for p in parts]),
+            first_ts=np.concatenate([p.first_ts for p in parts]),
+            last_ts=np.concatenate([p.last_ts for p in parts]),
+            window_index=np.concatenate([p.window_index for p in parts]),
+            src_ip=[ip for p in parts for ip in p.src_ip],
+            dst_ip=[ip for p in parts for ip in p.dst_ip],
+        )
+
+
 class KafkaRows:
     """Windows as ``iotad.flow_batch.v1`` envelopes into a :class:`FlowSink`.
 
@@ -189,4 +233,6 @@ class KafkaRows:
         return self.sink.delivered_flows
 
 
-__all__ = ["META_COLUMNS", "CsvRows", "KafkaRows", "ParquetRows", "RowSink", "flow_id"]
+__all__ = [
+    "META_COLUMNS", "CsvRows", "KafkaRows", "MemoryRows", "ParquetRows", "RowSink", "flow_id",
+]  # fmt: skip

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from iotad.cli.context import cli_context
+from iotad.console import Console
 from iotad.errors import ConfigError, ExitCode
+
+if TYPE_CHECKING:
+    from iotad.settings import Settings
+    from iotad.stream.baseline_sources import LearningRows
 
 
 def learn(
@@ -24,6 +29,14 @@ def learn(
             "--benign-only", help="With --csv: keep only rows labelled benign (needs a label)."
         ),
     ] = False,
+    pcap: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--pcap",
+            help="pcap/pcapng files (also .gz, or folders of them) of the gateway's normal "
+            "traffic: windowed as `iotad capture` does.",
+        ),
+    ] = None,
     from_topic: Annotated[
         bool, typer.Option("--from-topic", help="Learn from the gateway's flows on the topic.")
     ] = False,
@@ -38,8 +51,13 @@ def learn(
         typer.Option("--from-beginning", help="--from-topic: read what the topic already holds."),
     ] = False,
     layout: Annotated[
-        str, typer.Option("--layout", help="--from-topic: feature layout, cic39 or cic46.")
-    ] = "cic39",
+        str | None,
+        typer.Option(
+            "--layout",
+            help="--from-topic (default cic39) and --pcap (default capture.layout): feature "
+            "layout, cic39 or cic46.",
+        ),
+    ] = None,
     target_far: Annotated[
         float | None,
         typer.Option("--target-far", help="False-alert rate on held-back benign flows."),
@@ -66,9 +84,10 @@ def learn(
 ) -> ExitCode:
     """Learn GATEWAY's benign baseline (novelty model) from its normal flows.
 
-    The first flows are fitted on; the last --held-back share only sets the anomaly threshold,
-    for --target-far false alerts on benign flows. The bundle is verified (ONNX against the
-    native model, canary rows) before it is written.
+    The flows come from CSV files, capture files (--pcap: windowed as `iotad capture` does) or
+    the flows topic. The first flows are fitted on; the last --held-back share only sets the
+    anomaly threshold, for --target-far false alerts on benign flows. The bundle is verified
+    (ONNX against the native model, canary rows) before it is written.
     """
     from iotad.baseline.export import learn_baseline, safe_name
     from iotad.schemas.features import FeatureLayout
@@ -78,24 +97,31 @@ def learn(
 
     cli = cli_context(ctx)
     settings = cli.settings(
-        {"stream": {"baseline": {"target_far": target_far, "held_back_fraction": held_back}}}
+        {
+            "stream": {"baseline": {"target_far": target_far, "held_back_fraction": held_back}},
+            "capture": {"layout": layout if pcap else None},
+        }
     )
-    if bool(csv) == from_topic:
-        raise ConfigError("give exactly one of --csv PATH… and --from-topic")
+    if sum((bool(csv), bool(pcap), from_topic)) != 1:
+        raise ConfigError("give exactly one of --csv PATH…, --pcap FILE… and --from-topic")
+    if benign_only and not csv:
+        raise ConfigError("--benign-only needs --csv (capture files and the topic have no label)")
     key_path = signing_key or settings.offline.signing_key
     signer = load_signing_key(key_path) if key_path is not None else None  # before any work
+    console = cli.console
     if csv:
         rows = csv_learning_rows(csv, benign_only=benign_only)
+    elif pcap:
+        rows = _pcap_rows(console, settings, pcap)
     else:
         rows = topic_learning_rows(
             settings,
             gateway,
-            layout=FeatureLayout(layout),
+            layout=FeatureLayout(layout or "cic39"),
             max_flows=max_flows,
             learn_s=learn_s,
             from_beginning=from_beginning,
         )
-    console = cli.console
     skipped = ", ".join(f"{k} {v:,}" for k, v in sorted(rows.skipped.items())) or "none"
     console.status(f"{len(rows.values):,} learning flows from {rows.source} (left out: {skipped})")
     version = out.name if out is not None else None
@@ -136,6 +162,41 @@ def learn(
         _, outcome = promote_baseline(settings, dest, wait_s=5.0)
         return report_outcome(console, settings, outcome, 5.0)
     return ExitCode.OK
+
+
+def _pcap_rows(console: Console, settings: Settings, paths: list[Path]) -> LearningRows:
+    """``--pcap``: the files' windows, made by the capture wing's own loop, with progress."""
+    from iotad.capture import CaptureOptions
+    from iotad.capture.learning import pcap_learning_rows
+    from iotad.schemas.features import FeatureLayout
+
+    conf = settings.capture
+    options = CaptureOptions(
+        layout=FeatureLayout(conf.layout),
+        window=conf.window,
+        flow_idle_timeout_s=conf.flow_idle_timeout_s,
+        max_flows=conf.max_flows,
+    )
+    console.status(
+        f"windowing {len(paths)} capture path{'s' if len(paths) != 1 else ''} "
+        f"({conf.layout}, windows of {conf.window} packets)"
+    )
+    with console.progress() as progress:
+        task = progress.add_task("packets")
+        rows, summary = pcap_learning_rows(
+            paths,
+            options,
+            chunk_bytes=conf.chunk_bytes,
+            on_progress=lambda n: progress.advance(task, n),
+        )
+    console.status(
+        f"{summary.packets_read:,} packets from {summary.sources} file"
+        f"{'s' if summary.sources != 1 else ''} → {summary.windows:,} windows "
+        f"({summary.packets_skipped:,} packets in no window) in {summary.elapsed_s:.1f}s"
+    )
+    for name, why in summary.refused_sources:
+        console.warn(f"refused {name}: {why}")
+    return rows
 
 
 def register(app: typer.Typer) -> None:
