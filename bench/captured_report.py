@@ -69,7 +69,7 @@ def render(r: dict[str, Any]) -> list[str]:
         "| windows | " + f"{len(r['captured_held_out_benign'][names[0]]['per_block'])} blocks"
         + " | | | " + " | ".join(f"{n:,}" for n in counts) + " |",
         "",
-        "**Real rows** (CICIoT2023, `/work/shared/data/ciciot2023`: the test part of every real "
+        "**Real rows** (CICIoT2023, `../shared/data/ciciot2023`: the test part of every real "
         "attack run, the 10 held-out real BENIGN rows — another network's benign traffic). Each "
         "cell: share alerted / share alerted naming the right category.",
         "",
